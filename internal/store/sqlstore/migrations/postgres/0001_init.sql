@@ -1,0 +1,42 @@
+CREATE TABLE resources (
+	rkey     TEXT COLLATE "C" PRIMARY KEY,
+	id       TEXT NOT NULL,
+	type     TEXT NOT NULL,
+	type_key TEXT COLLATE "C" NOT NULL,
+	parent   TEXT COLLATE "C" NOT NULL,
+	body     TEXT NOT NULL,
+	version  BIGINT NOT NULL,
+	created  BIGINT NOT NULL,
+	updated  BIGINT NOT NULL
+);
+CREATE INDEX resources_type ON resources (type_key, rkey);
+CREATE INDEX resources_parent ON resources (parent, rkey);
+
+CREATE TABLE principals (
+	object_id    TEXT COLLATE "C" PRIMARY KEY,
+	client_id    TEXT NOT NULL UNIQUE,
+	kind         TEXT NOT NULL,
+	display_name TEXT NOT NULL,
+	resource_id  TEXT NOT NULL,
+	resource_key TEXT COLLATE "C" NOT NULL,
+	secret_hash  TEXT NOT NULL,
+	created      BIGINT NOT NULL
+);
+CREATE INDEX principals_resource ON principals (resource_key);
+
+CREATE TABLE meta (
+	mkey  TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+);
+
+CREATE TABLE revisions (
+	topic TEXT PRIMARY KEY,
+	rev   BIGINT NOT NULL
+);
+
+CREATE TABLE signing_keys (
+	id      TEXT PRIMARY KEY,
+	pem     TEXT NOT NULL,
+	created BIGINT NOT NULL,
+	retired BIGINT NOT NULL
+);
