@@ -1,0 +1,52 @@
+// Package authz is mimic's Azure RBAC authorization engine. It is pure: no
+// HTTP, no storage. The ARM control plane and the Key Vault and Blob data
+// planes build an [Engine] from the store's roles, role assignments and deny
+// assignments, and ask it one [Request] at a time.
+//
+// # Model
+//
+// A role has one or more permission blocks. A block allows a control-plane
+// action if some Actions pattern matches it and no NotActions pattern does;
+// it allows a data action likewise through DataActions and NotDataActions.
+// The two planes never mix: Owner's "*" is in Actions, so it cannot read a
+// blob. Patterns are case-insensitive and '*' matches any run of characters,
+// '/' included ([Match]). A role allows what any of its blocks allows; a block
+// with a condition (some built-in roles constrain roleAssignments/write this
+// way) allows only when that condition holds.
+//
+// A role assignment grants its role to one principal at a scope and every
+// scope below it, by whole segments and case-insensitively: an assignment on
+// ".../resourceGroups/rg-a" covers ".../rg-a/providers/..." but not
+// ".../rg-ab". An assignment with a condition (Azure ABAC, version 2.0, see
+// [ParseCondition]) grants only when its condition holds for the request.
+// Conditions are three-valued: an attribute the request does not supply is
+// unknown, NOT keeps it unknown, and a condition that is not definitely true
+// does not grant (fail closed). An assignment whose role is unknown grants
+// nothing.
+//
+// A deny assignment applies to its principals (or Everyone), minus
+// ExcludePrincipals, at its scope and, unless DoNotApplyToChildScopes, below
+// it. A deny that matches the action overrides every grant.
+//
+// The request's principals are the caller's object id and its groups' ids;
+// an assignment or deny to any of them counts. Every [Decision] says why:
+// the granting assignment and role, the blocking deny assignment, or the
+// nearest miss (a failed condition, a NotActions exclusion, the wrong plane,
+// an unknown role, or no assignment at all).
+//
+// # Index
+//
+// [New] compiles every role's patterns once and files the role assignments
+// in one slab grouped by lower-cased principal id, each group sorted by
+// lower-cased scope, with a map from principal to its run. A [Engine.Check]
+// is then one map lookup per principal (ids are lower-cased in a stack
+// buffer) and a short scan: up to 24 assignments are compared against the
+// request scope directly, folding ASCII case as it goes; a longer run is
+// binary-searched once per ancestor of the request scope. Condition texts
+// are parsed once and shared. The allow path allocates nothing once the
+// granting assignment's reason string has been built (it is cached on the
+// assignment); a refusal formats its explanation, which allocates.
+//
+// The engine is immutable and safe for concurrent use. Rebuild it when the
+// data changes.
+package authz

@@ -1,0 +1,133 @@
+package authz
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+var matchCases = []struct {
+	pattern, action string
+	want            bool
+}{
+	{"*", "Microsoft.Storage/storageAccounts/read", true},
+	{"*", "", true},
+	{"Microsoft.Storage/*/read", "Microsoft.Storage/storageAccounts/read", true},
+	{"Microsoft.Storage/*/read", "microsoft.storage/storageaccounts/blobservices/containers/read", true},
+	{"Microsoft.Storage/*/read", "Microsoft.Storage/storageAccounts/write", false},
+	{"Microsoft.Storage/*/read", "Microsoft.Storage/read", false},
+	{"*/read", "Microsoft.Compute/virtualMachines/read", true},
+	{"*/read", "Microsoft.Compute/virtualMachines/READ", true},
+	{"*/read", "Microsoft.Compute/virtualMachines/readx", false},
+	{"*/read", "/read", true},
+	{"Microsoft.KeyVault/vaults/secrets/*", "Microsoft.KeyVault/vaults/secrets/getSecret/action", true},
+	{"Microsoft.KeyVault/vaults/secrets/*", "Microsoft.KeyVault/vaults/secretsx", false},
+	{"Microsoft.KeyVault/vaults/secrets/*", "Microsoft.KeyVault/vaults/secrets/", true},
+	{"Microsoft.Authorization/*/Write", "Microsoft.Authorization/roleAssignments/write", true},
+	{"Microsoft.Authorization/*/Write", "Microsoft.Authorization/roleAssignments/read", false},
+	{"Microsoft.Authorization/*/Write", "Microsoft.Authorization//write", true},
+	{"Microsoft.Authorization/*/Write", "Microsoft.Authorization/write", false},
+	{"Microsoft.Web/sites/Read", "microsoft.web/sites/read", true},
+	{"Microsoft.Web/sites/Read", "microsoft.web/sites/reads", false},
+	{"Microsoft.Web/sites/Read", "microsoft.web/sites/rea", false},
+	{"Microsoft.*/*/keys/*/read", "Microsoft.KeyVault/vaults/keys/k1/versions/read", true},
+	{"Microsoft.*/*/keys/*/read", "Microsoft.KeyVault/vaults/secrets/s/read", false},
+	{"a*b*c", "abc", true},
+	{"a*b*c", "aXbYc", true},
+	{"a*b*c", "acb", false},
+	{"a*b*c", "ab", false},
+	{"a*a", "a", false},
+	{"a*a", "aa", true},
+	{"**", "anything", true},
+	{"a**b", "ab", true},
+	{"*a*", "bab", true},
+	{"*a*", "bbb", false},
+	{"", "", true},
+	{"", "x", false},
+	{"x?y", "xzy", false}, // '?' is literal in action patterns
+	{"x?y", "x?y", true},
+}
+
+func TestMatch(t *testing.T) {
+	for _, tc := range matchCases {
+		if got := Match(tc.pattern, tc.action); got != tc.want {
+			t.Errorf("Match(%q, %q) = %v, want %v", tc.pattern, tc.action, got, tc.want)
+		}
+		if got := referenceMatch(tc.pattern, tc.action); got != tc.want {
+			t.Errorf("referenceMatch(%q, %q) = %v, want %v (the table is wrong)", tc.pattern, tc.action, got, tc.want)
+		}
+	}
+}
+
+func TestMatchDoesNotAllocate(t *testing.T) {
+	pats := []Pattern{CompilePattern("Microsoft.*/*/keys/*/read"), CompilePattern("*/read"), CompilePattern("Microsoft.Web/sites/Read")}
+	n := testing.AllocsPerRun(100, func() {
+		for i := range pats {
+			pats[i].Match("Microsoft.KeyVault/vaults/keys/k1/versions/READ")
+		}
+	})
+	if n != 0 {
+		t.Errorf("Match allocates %v times", n)
+	}
+}
+
+// referenceMatch is the obvious implementation: a regexp of the ASCII
+// lower-cased pattern with each '*' turned into ".*".
+func referenceMatch(pattern, action string) bool {
+	quoted := regexp.QuoteMeta(lowerASCII(pattern))
+	re := regexp.MustCompile(`(?s)\A` + strings.ReplaceAll(quoted, `\*`, `.*`) + `\z`)
+	return re.MatchString(lowerASCII(action))
+}
+
+func FuzzMatch(f *testing.F) {
+	for _, tc := range matchCases {
+		f.Add(tc.pattern, tc.action)
+	}
+	f.Fuzz(func(t *testing.T, pattern, action string) {
+		got := Match(pattern, action)
+		if !utf8.ValidString(pattern) || !utf8.ValidString(action) || len(pattern) > 200 {
+			return // regexp needs valid UTF-8; bound its compile time
+		}
+		if want := referenceMatch(pattern, action); got != want {
+			t.Errorf("Match(%q, %q) = %v, reference says %v", pattern, action, got, want)
+		}
+	})
+}
+
+func TestLowerWord(t *testing.T) {
+	// Every byte value in every lane, against lowerByte.
+	for b := range 256 {
+		for lane := range 8 {
+			var in, want [8]byte
+			for i := range in {
+				in[i], want[i] = 'Q', 'q'
+			}
+			in[lane], want[lane] = byte(b), lowerByte(byte(b))
+			got := lowerWord(load64(string(in[:]), 0))
+			if got != load64(string(want[:]), 0) {
+				t.Fatalf("lowerWord(%q) = %#x, want %q", in, got, want)
+			}
+		}
+	}
+}
+
+func TestContainsFold(t *testing.T) {
+	for _, tc := range []struct {
+		key, scope string
+		want       bool
+	}{
+		{"/", "/subscriptions/s", true},
+		{"/", "/", true},
+		{"/subscriptions/s/resourcegroups/rg-a", "/subscriptions/S/resourceGroups/RG-A", true},
+		{"/subscriptions/s/resourcegroups/rg-a", "/subscriptions/s/resourceGroups/rg-ab", false},
+		{"/subscriptions/s/resourcegroups/rg-a", "/subscriptions/s/resourceGroups/rg-a/providers/Microsoft.KeyVault/vaults/v", true},
+		{"/subscriptions/s/resourcegroups/rg-a", "/subscriptions/s/resourceGroups", false},
+		{"/subscriptions/s/resourcegroups/grüne", "/subscriptions/s/resourceGroups/GRÜNE/x", true},
+	} {
+		s, _ := requestScope(tc.scope)
+		if got := containsFold(tc.key, s); got != tc.want {
+			t.Errorf("containsFold(%q, %q) = %v, want %v", tc.key, tc.scope, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,78 @@
+package cli
+
+import (
+	"fmt"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mimic-emu/mimic/internal/server"
+)
+
+func newUpCmd(g *globals) *cobra.Command {
+	var cfg server.Config
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Run mimic in the foreground",
+		Long: `Run mimic in the foreground on loopback until SIGINT or SIGTERM.
+
+The first start in a home creates a tenant, a default subscription, an
+operator service principal with Owner on it, and a local CA. Later starts
+keep all of it. Clients find the server through MIMIC_HOME/profile.json.`,
+		Example: `  mimic up                          # ~/.mimic, SQLite, port 7443
+  mimic up --home ./state --port 0  # any free port
+  mimic up --store postgres://postgres@127.0.0.1:5432/mimic?sslmode=disable`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir, err := g.homeDir()
+			if err != nil {
+				return err
+			}
+			cfg.Home = dir
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			srv, err := server.Open(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			printWelcome(g, srv)
+			err = srv.Serve(ctx)
+			fmt.Fprintln(g.stderr, "mimic stopped")
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Store, "store", "", "store: a postgres:// URL or a SQLite file (default HOME/mimic.db)")
+	f.StringVar(&cfg.Listen, "listen", "127.0.0.1", "address to listen on")
+	f.IntVar(&cfg.Port, "port", 7443, "HTTPS port for ARM and the token issuer (0 picks a free port)")
+	f.DurationVar(&cfg.ClientTokenLifetime, "client-token-lifetime", 3599*time.Second, "lifetime of client-credentials tokens")
+	f.DurationVar(&cfg.MITokenLifetime, "mi-token-lifetime", 24*time.Hour, "lifetime of managed identity tokens")
+	f.DurationVar(&cfg.KeyRotation, "key-rotation", 7*24*time.Hour, "how long a token-signing key signs before it is replaced")
+	f.BoolVar(&cfg.StrictRevocation, "strict-revocation", false, "refuse tokens of deleted identities at once (Azure honours them until they expire)")
+	f.DurationVar(&cfg.PropagationDelay, "rbac-propagation-delay", 0, "delay before role assignment changes take effect, as in Azure")
+	return cmd
+}
+
+func printWelcome(g *globals, srv *server.Server) {
+	p := srv.Profile
+	verb := "is up"
+	if srv.Created {
+		verb = "is up, with a new tenant"
+	}
+	fmt.Fprintf(g.stdout, `mimic %s (store: %s)
+
+  Resource Manager   %s
+  Authority host     %s
+  Tenant             %s
+  Subscription       %s
+  Operator client    %s  (secret in %s/profile.json)
+  CA certificate     %s
+
+Connect with the operator's client secret, trusting the CA; 'mimic status' waits for this server.
+Stop with Ctrl-C.
+`, verb, srv.Store.Backend(), p.Endpoints.ResourceManager, p.Endpoints.ActiveDirectory, p.TenantID, p.SubscriptionID,
+		p.Operator.ClientID, srv.Config.Home, p.CAFile)
+}
+

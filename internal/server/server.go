@@ -1,0 +1,285 @@
+// Package server wires mimic's planes together and runs them: it opens the
+// store, creates the tenant on first start, keeps the signing keys and the
+// authorization engine current, serves every plane over one TLS listener,
+// and writes the profile clients use to find it.
+//
+// One HTTPS listener serves all planes. Requests are routed by host first:
+// Azure's own hostnames (login.microsoftonline.com, management.azure.com…)
+// reach their plane, as they do through the intercepting proxy. Requests
+// to loopback addresses are routed by path: ARM paths (/subscriptions,
+// /providers, /tenants) go to ARM, /mimic/ to mimic's own endpoints, and
+// everything else to the token issuer (/{tenant}/oauth2/…).
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mimic-emu/mimic/internal/arm"
+	"github.com/mimic-emu/mimic/internal/arm/authorization"
+	"github.com/mimic-emu/mimic/internal/arm/compute"
+	"github.com/mimic-emu/mimic/internal/arm/msi"
+	"github.com/mimic-emu/mimic/internal/arm/resources"
+	"github.com/mimic-emu/mimic/internal/directory"
+	"github.com/mimic-emu/mimic/internal/home"
+	"github.com/mimic-emu/mimic/internal/issuer"
+	"github.com/mimic-emu/mimic/internal/jwt"
+	"github.com/mimic-emu/mimic/internal/pki"
+	"github.com/mimic-emu/mimic/internal/rbac"
+	"github.com/mimic-emu/mimic/internal/store"
+	"github.com/mimic-emu/mimic/internal/store/sqlstore"
+	"github.com/mimic-emu/mimic/internal/tokens"
+)
+
+// Config is what `mimic up` is given.
+type Config struct {
+	// Home is the MIMIC_HOME directory.
+	Home string
+	// Store is a postgres:// URL, a SQLite path, or "" for Home/mimic.db.
+	Store string
+	// Listen is the address to bind; loopback by default.
+	Listen string
+	// Port is the HTTPS port; 0 picks a free one.
+	Port int
+	// ClientTokenLifetime is the lifetime of client-credentials tokens.
+	ClientTokenLifetime time.Duration
+	// MITokenLifetime is the lifetime of managed identity tokens.
+	MITokenLifetime time.Duration
+	// KeyRotation is how long a signing key signs before rotation.
+	KeyRotation time.Duration
+	// StrictRevocation refuses tokens of deleted principals at once.
+	StrictRevocation bool
+	// PropagationDelay delays the effect of RBAC writes.
+	PropagationDelay time.Duration
+}
+
+// Defaults fills unset fields.
+func (c *Config) Defaults() {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1"
+	}
+	if c.ClientTokenLifetime == 0 {
+		c.ClientTokenLifetime = 3599 * time.Second
+	}
+	if c.MITokenLifetime == 0 {
+		c.MITokenLifetime = 24 * time.Hour
+	}
+	if c.KeyRotation == 0 {
+		c.KeyRotation = 7 * 24 * time.Hour
+	}
+}
+
+// Server is a running mimic.
+type Server struct {
+	Config  Config
+	Tenant  *Tenant
+	Store   store.Store
+	Profile *home.Profile
+	// Created reports whether this start created the tenant.
+	Created bool
+
+	ring     *jwt.Ring
+	keys     *tokens.Keys
+	authz    *rbac.Authorizer
+	arm      *arm.Server
+	issuer   *http.ServeMux
+	http     *http.Server
+	listener net.Listener
+	instance string
+}
+
+// Open prepares a server: store, tenant, keys, engine and listener. It does
+// not serve until Serve.
+func Open(ctx context.Context, cfg Config) (*Server, error) {
+	cfg.Defaults()
+	if err := os.MkdirAll(cfg.Home, 0o700); err != nil {
+		return nil, fmt.Errorf("create home %s: %w", cfg.Home, err)
+	}
+	dsn := cfg.Store
+	if dsn == "" {
+		dsn = home.DatabasePath(cfg.Home)
+	}
+	st, err := sqlstore.Open(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	s := &Server{Config: cfg, Store: st, instance: directory.NewGUID()}
+	if err := s.init(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) init(ctx context.Context) error {
+	now := time.Now
+	t, created, err := bootstrap(ctx, s.Store, now())
+	if err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	s.Tenant, s.Created = t, created
+
+	s.ring = jwt.NewRing()
+	s.keys = &tokens.Keys{Store: s.Store, Ring: s.ring, Now: now, RotateEvery: s.Config.KeyRotation,
+		MaxTokenLifetime: max(s.Config.MITokenLifetime, s.Config.ClientTokenLifetime)}
+	if err := s.keys.Sync(ctx); err != nil {
+		return err
+	}
+	s.authz = rbac.New(s.Store)
+	s.authz.Delay = s.Config.PropagationDelay
+	if err := s.authz.Load(ctx); err != nil {
+		return fmt.Errorf("load role assignments: %w", err)
+	}
+	minter := &tokens.Minter{Ring: s.ring, Tenant: t.ID, Now: now}
+	verifier := &tokens.Verifier{Ring: s.ring, Cache: jwt.NewVerifyCache(s.ring, jwt.DefaultCacheSize), Tenant: t.ID, Now: now, Leeway: 5 * time.Minute}
+
+	reg := arm.NewRegistry()
+	resources.Register(reg)
+	msi.Register(reg)
+	authorization.Register(reg)
+	compute.Register(reg)
+	s.arm = &arm.Server{
+		Store: s.Store, Tenant: t.ID, Registry: reg, Verifier: verifier, Authz: s.authz, Now: now,
+		StrictRevocation: s.Config.StrictRevocation, Minter: minter, MITokenLifetime: s.Config.MITokenLifetime,
+	}
+	s.issuer = http.NewServeMux()
+	(&issuer.Issuer{Store: s.Store, Tenant: t.ID, Minter: minter, Ring: s.ring, ClientTokenLifetime: s.Config.ClientTokenLifetime}).Mount(s.issuer)
+
+	minterTLS, err := pki.NewMinter(t.CA, nil, now)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(s.Config.Listen, strconv.Itoa(s.Config.Port)))
+	if err != nil {
+		return fmt.Errorf("listen on %s port %d: %w", s.Config.Listen, s.Config.Port, err)
+	}
+	s.listener = tls.NewListener(ln, &tls.Config{GetCertificate: minterTLS.GetCertificate, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
+	s.http = &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelDebug),
+	}
+	return s.writeProfile()
+}
+
+// URL is the server's HTTPS base URL, with a trailing slash.
+func (s *Server) URL() string {
+	host := s.Config.Listen
+	if host == "0.0.0.0" || host == "::" || host == "" {
+		host = "127.0.0.1"
+	}
+	return "https://" + net.JoinHostPort(host, strconv.Itoa(s.listener.Addr().(*net.TCPAddr).Port)) + "/"
+}
+
+func (s *Server) writeProfile() error {
+	caFile := home.CAPath(s.Config.Home)
+	if err := home.WriteFileAtomic(caFile, s.Tenant.CA.CertPEM(), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", caFile, err)
+	}
+	s.Profile = &home.Profile{
+		TenantID:       s.Tenant.ID,
+		SubscriptionID: s.Tenant.SubscriptionID,
+		Operator:       home.Operator{ClientID: s.Tenant.OperatorClient, ClientSecret: s.Tenant.OperatorSecret, ObjectID: s.Tenant.OperatorObject},
+		Endpoints: home.Endpoints{
+			ResourceManager:         s.URL(),
+			ResourceManagerAudience: "https://management.azure.com/",
+			ActiveDirectory:         s.URL(),
+		},
+		CAFile:     caFile,
+		PID:        os.Getpid(),
+		InstanceID: s.instance,
+	}
+	return home.WriteProfile(s.Config.Home, s.Profile)
+}
+
+// Serve serves until ctx ends, then shuts down gracefully.
+func (s *Server) Serve(ctx context.Context) error {
+	bg, stop := context.WithCancel(ctx)
+	defer stop()
+	go s.keys.Run(bg, time.Minute)
+	go s.authz.Run(bg, 2*time.Second)
+
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.listener) }()
+	select {
+	case err := <-errc:
+		s.Store.Close()
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := s.http.Shutdown(shutdown)
+	if cerr := s.Store.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil || errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Close releases the server without serving (for errors after Open).
+func (s *Server) Close() error {
+	s.listener.Close()
+	return s.Store.Close()
+}
+
+// Hosts that reach the issuer and ARM by name, as through the proxy.
+var (
+	loginHosts = map[string]bool{"login.microsoftonline.com": true, "login.windows.net": true, "login.microsoft.com": true, "sts.windows.net": true}
+	armHosts   = map[string]bool{"management.azure.com": true, "management.core.windows.net": true}
+)
+
+// ServeHTTP routes a request to its plane.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	host := strings.ToLower(r.Host)
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	switch {
+	case loginHosts[host]:
+		s.issuer.ServeHTTP(w, r)
+		return
+	case armHosts[host]:
+		s.arm.ServeHTTP(w, r)
+		return
+	}
+	first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	switch strings.ToLower(first) {
+	case "subscriptions", "providers", "tenants":
+		s.arm.ServeHTTP(w, r)
+	case "mimic":
+		s.serveMimic(w, r)
+	default:
+		s.issuer.ServeHTTP(w, r)
+	}
+}
+
+// serveMimic serves mimic's own endpoints.
+func (s *Server) serveMimic(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/mimic/health" || r.Method != http.MethodGet {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]string{
+		"status":     "ok",
+		"instanceId": s.instance,
+		"tenantId":   s.Tenant.ID,
+		"home":       filepath.Clean(s.Config.Home),
+		"store":      s.Store.Backend(),
+	})
+}
