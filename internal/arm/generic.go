@@ -156,6 +156,9 @@ func (s *Server) get(c *Call) error {
 	}
 	var doc Doc
 	err := c.View(func() error {
+		if err := c.EnsureScope(c.ID); err != nil {
+			return err
+		}
 		var err error
 		doc, err = c.Load(c.ID)
 		if err == nil {

@@ -317,14 +317,18 @@ func BenchmarkNew1M(b *testing.B) {
 	var heap uint64
 	for b.Loop() {
 		var before, after runtime.MemStats
+		b.StopTimer()
 		runtime.GC()
 		runtime.ReadMemStats(&before)
+		b.StartTimer()
 		e, err := New(s.roles, s.assignments, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
+		b.StopTimer()
 		runtime.GC()
 		runtime.ReadMemStats(&after)
+		b.StartTimer()
 		heap = after.HeapAlloc - before.HeapAlloc
 		runtime.KeepAlive(e)
 	}

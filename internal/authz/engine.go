@@ -311,6 +311,7 @@ func (e *Engine) indexAssignments(as []Assignment, parse func(string, string) (*
 
 	e.entries = make([]entry, n)
 	e.records = make([]record, n)
+	roleOf := map[string]*compiledRole{} // by RoleID as given, to normalise each spelling once
 	for pos, i := range order {
 		a := &as[i]
 		en := &e.entries[pos]
@@ -318,7 +319,12 @@ func (e *Engine) indexAssignments(as []Assignment, parse func(string, string) (*
 		en.rec.a = *a
 		en.scope = keys[i]
 		en.last = en.scope[len(en.scope)-1]
-		en.role = e.roles[roleKey(a.RoleID)]
+		cr, ok := roleOf[a.RoleID]
+		if !ok {
+			cr = e.roles[roleKey(a.RoleID)]
+			roleOf[a.RoleID] = cr
+		}
+		en.role = cr
 		c, err := parse(a.Condition, a.ConditionVersion)
 		if err != nil {
 			return fmt.Errorf("role assignment %s: %w", a.ID, err)

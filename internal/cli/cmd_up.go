@@ -51,6 +51,7 @@ keep all of it. Clients find the server through MIMIC_HOME/profile.json.`,
 	f.DurationVar(&cfg.MITokenLifetime, "mi-token-lifetime", 24*time.Hour, "lifetime of managed identity tokens")
 	f.DurationVar(&cfg.KeyRotation, "key-rotation", 7*24*time.Hour, "how long a token-signing key signs before it is replaced")
 	f.BoolVar(&cfg.StrictRevocation, "strict-revocation", false, "refuse tokens of deleted identities at once (Azure honours them until they expire)")
+	f.DurationVar(&cfg.TokenLeeway, "token-leeway", 5*time.Minute, "clock skew allowed when checking a token's expiry")
 	f.DurationVar(&cfg.PropagationDelay, "rbac-propagation-delay", 0, "delay before role assignment changes take effect, as in Azure")
 	return cmd
 }

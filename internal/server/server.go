@@ -62,6 +62,8 @@ type Config struct {
 	StrictRevocation bool
 	// PropagationDelay delays the effect of RBAC writes.
 	PropagationDelay time.Duration
+	// TokenLeeway is the clock skew allowed when checking token expiry.
+	TokenLeeway time.Duration
 }
 
 // Defaults fills unset fields.
@@ -142,7 +144,7 @@ func (s *Server) init(ctx context.Context) error {
 		return fmt.Errorf("load role assignments: %w", err)
 	}
 	minter := &tokens.Minter{Ring: s.ring, Tenant: t.ID, Now: now}
-	verifier := &tokens.Verifier{Ring: s.ring, Cache: jwt.NewVerifyCache(s.ring, jwt.DefaultCacheSize), Tenant: t.ID, Now: now, Leeway: 5 * time.Minute}
+	verifier := &tokens.Verifier{Ring: s.ring, Cache: jwt.NewVerifyCache(s.ring, jwt.DefaultCacheSize), Tenant: t.ID, Now: now, Leeway: s.Config.TokenLeeway}
 
 	reg := arm.NewRegistry()
 	resources.Register(reg)
