@@ -186,6 +186,9 @@ func (d Doc) Keys(key string) []string {
 // StrSlice returns a []string under key, or nil if the value is not an
 // array of strings.
 func (d Doc) StrSlice(key string) ([]string, bool) {
+	if ss, ok := d[key].([]string); ok {
+		return ss, true
+	}
 	arr, ok := d[key].([]any)
 	if !ok {
 		return nil, false

@@ -2,6 +2,8 @@ package authz
 
 import (
 	"errors"
+	"math/rand/v2"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -157,5 +159,79 @@ func TestConditionEvalDoesNotAllocate(t *testing.T) {
 	r := Request{Action: blobRead, Attributes: container("blobs-example-container")}
 	if n := testing.AllocsPerRun(100, func() { c.eval(&r, nil) }); n != 0 {
 		t.Errorf("eval allocates %v times", n)
+	}
+}
+
+// FuzzParseCondition checks that the parser never panics, that it either
+// returns a condition or a *ConditionError with a position inside the input,
+// and that what it accepts evaluates without panicking.
+func FuzzParseCondition(f *testing.F) {
+	f.Add(docCondition)
+	f.Add("@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {4bad4d9e2a13488894bbc8432f6f3040}")
+	f.Add(`@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringLikeIgnoreCase 'a\*?*'`)
+	f.Add("!(ActionMatches{'*'} || SubOperationMatches{'Blob.List'}) && NOT ActionMatches{'x'}")
+	for _, d := range roles.Builtin() {
+		for _, p := range d.Permissions {
+			if p.Condition != "" {
+				f.Add(p.Condition)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, expr string) {
+		c, err := ParseCondition(expr, "2.0")
+		if err != nil {
+			var ce *ConditionError
+			if !errors.As(err, &ce) {
+				t.Fatalf("error %v is not a *ConditionError", err)
+			}
+			if ce.Pos < 1 || ce.Pos > len([]rune(expr))+1 {
+				t.Fatalf("position %d outside %q", ce.Pos, expr)
+			}
+			return
+		}
+		for _, v := range []string{"", "a", "blobs-example-container", roles.Owner, "logs/x.log"} {
+			c.Eval(Request{Action: blobRead, SubOperation: "Blob.List", Attributes: map[string]string{
+				AttrContainerName: v, AttrBlobPath: v, AttrRequestRoleDefinitionID: v, AttrRequestPrincipalType: v,
+			}})
+		}
+	})
+}
+
+func TestLikeAgainstRegexp(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	gen := func(alpha string, n int) string {
+		b := make([]byte, rng.IntN(n+1))
+		for i := range b {
+			b[i] = alpha[rng.IntN(len(alpha))]
+		}
+		return string(b)
+	}
+	for range 20000 {
+		pat, s := gen(`ab*?\`, 7), gen("abAB*?", 7)
+		var re strings.Builder
+		re.WriteString(`(?s)\A`)
+		for i := 0; i < len(pat); i++ {
+			switch c := pat[i]; {
+			case c == '\\' && i+1 < len(pat) && (pat[i+1] == '*' || pat[i+1] == '?'):
+				re.WriteString(regexp.QuoteMeta(pat[i+1 : i+2]))
+				i++
+			case c == '*':
+				re.WriteString(".*")
+			case c == '?':
+				re.WriteString(".")
+			default:
+				re.WriteString(regexp.QuoteMeta(string(c)))
+			}
+		}
+		re.WriteString(`\z`)
+		want := regexp.MustCompile(re.String()).MatchString(s)
+		l := compileLike(pat)
+		if got := l.match(s, false); got != want {
+			t.Fatalf("like %q on %q = %v, regexp %v", pat, s, got, want)
+		}
+		wantFold := regexp.MustCompile("(?i)" + re.String()).MatchString(s)
+		if got := l.match(s, true); got != wantFold {
+			t.Fatalf("like (ignore case) %q on %q = %v, regexp %v", pat, s, got, wantFold)
+		}
 	}
 }

@@ -36,16 +36,25 @@
 //
 // # Index
 //
-// [New] compiles every role's patterns once and files the role assignments
-// in one slab grouped by lower-cased principal id, each group sorted by
-// lower-cased scope, with a map from principal to its run. A [Engine.Check]
-// is then one map lookup per principal (ids are lower-cased in a stack
-// buffer) and a short scan: up to 24 assignments are compared against the
-// request scope directly, folding ASCII case as it goes; a longer run is
-// binary-searched once per ancestor of the request scope. Condition texts
-// are parsed once and shared. The allow path allocates nothing once the
-// granting assignment's reason string has been built (it is cached on the
-// assignment); a refusal formats its explanation, which allocates.
+// [New] compiles every role's patterns once, parses each distinct condition
+// text once, and files the role assignments in one slab grouped by
+// lower-cased principal id, with a map from principal to its run; runs longer
+// than 24 are sorted by lower-cased scope. The slab holds only what a scan
+// reads (scope key, role, condition: 48 bytes an entry); the assignments
+// themselves sit in a parallel slab. Scope keys are interned.
+//
+// A [Engine.Check] is then one map lookup per principal (ids are lower-cased
+// in a stack buffer) and a short scan. Up to 24 assignments are compared
+// with the request scope directly: most are rejected on the key's length and
+// last byte alone, the rest compared eight bytes at a time while folding
+// ASCII case. A longer run is binary-searched once per ancestor of the
+// request scope. Deny assignments are kept apart (those for Everyone in a
+// list, the others by principal) and cost nothing when there are none.
+//
+// The allow path allocates nothing once the granting assignment's reason
+// string has been built (it is cached on the assignment); a refusal builds
+// its explanation, one allocation. [Engine.Allowed] gives the verdict alone,
+// never allocating, for bulk callers such as the analyzer.
 //
 // The engine is immutable and safe for concurrent use. Rebuild it when the
 // data changes.

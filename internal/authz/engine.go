@@ -138,11 +138,10 @@ type block struct {
 }
 
 type compiledRole struct {
-	role     Role
-	blocks   []block
-	hasCtl   bool // some block has Actions
-	hasData  bool // some block has DataActions
-	hasConds bool
+	role    Role
+	blocks  []block
+	hasCtl  bool // some block has Actions
+	hasData bool // some block has DataActions
 }
 
 type compiledDeny struct {
@@ -157,11 +156,14 @@ type compiledDeny struct {
 // longer lists are searched by the request scope's ancestors.
 const linearMax = 24
 
-// New builds an engine. Roles must have distinct ids. An assignment whose
-// role is not among roles is kept but grants nothing (Check's reason says
-// so). A condition, on an assignment or in a role, that ParseCondition
-// rejects is an error, as is a deny assignment with a condition or a scope or
-// principal that is empty.
+// New builds an engine. It copies the assignments and deny assignments (their
+// strings and slices are shared). Roles must have distinct ids (GUIDs, or
+// full role definition ids, of which the last segment counts). An assignment
+// whose role is not among roles is kept but grants nothing, and Check's
+// reason says so. It is an error if ParseCondition rejects a condition, on an
+// assignment or in a role; if a scope does not start with '/'; if an
+// assignment has no principal; and if a deny assignment has no principals or
+// carries a condition.
 func New(roleList []Role, assignments []Assignment, denies []DenyAssignment) (*Engine, error) {
 	e := &Engine{roles: make(map[string]*compiledRole, len(roleList))}
 	conds := map[[2]string]*Condition{}
@@ -198,7 +200,6 @@ func New(roleList []Role, assignments []Assignment, denies []DenyAssignment) (*E
 			b.cond = c
 			cr.hasCtl = cr.hasCtl || len(b.actions) > 0
 			cr.hasData = cr.hasData || len(b.dataActions) > 0
-			cr.hasConds = cr.hasConds || c != nil
 			cr.blocks = append(cr.blocks, b)
 		}
 		e.roles[id] = cr
@@ -251,9 +252,9 @@ func compileBlock(p Permission) block {
 	}
 }
 
-// indexAssignments groups assignments by lower-cased principal id, each group
-// sorted by scope key, in one slab: count, place, sort small index runs, then
-// fill, so that a million assignments cost a few large allocations.
+// indexAssignments groups assignments by lower-cased principal id in one
+// slab: count, place, sort the long runs' indexes by scope key, then fill,
+// so that a million assignments cost a few large allocations.
 func (e *Engine) indexAssignments(as []Assignment, parse func(string, string) (*Condition, error)) error {
 	n := len(as)
 	if n > 1<<31-1 {
@@ -303,8 +304,10 @@ func (e *Engine) indexAssignments(as []Assignment, parse func(string, string) (*
 	}
 	group, fill = nil, nil
 	for g := range names {
+		// Only runs long enough to be binary-searched need sorting; short
+		// ones keep the input order, which is what Check tries first.
 		run := order[starts[g]:starts[g+1]]
-		if len(run) > 1 {
+		if len(run) > linearMax {
 			slices.SortStableFunc(run, func(x, y int32) int { return strings.Compare(keys[x], keys[y]) })
 		}
 	}
@@ -594,7 +597,9 @@ func (e *Engine) findDeny(r *Request, scope string) *compiledDeny {
 
 // Check decides a request. Deny assignments are evaluated first and override
 // every grant; then the caller's and its groups' role assignments at or above
-// the scope are tried in order (principals as given, broader scopes first).
+// the scope are tried, principals in the order given and, for each, its
+// assignments in input order (broader scopes first for principals with more
+// than 24); the first that grants is reported.
 // The allow path does not allocate once an assignment's reason is cached; a
 // refusal allocates its explanation.
 func (e *Engine) Check(r Request) Decision {
@@ -745,12 +750,18 @@ func (e *Engine) Permissions(principals []string, scope string) []Permission {
 }
 
 // AssignmentsFor returns the principal's role assignments (not its groups'),
-// sorted by scope. The assignments are the engine's: do not modify them.
+// sorted by scope key, then in input order. The assignments are the
+// engine's: do not modify them.
 func (e *Engine) AssignmentsFor(principal string) []*Assignment {
 	list := e.principalSpan(principal)
+	idx := make([]int, len(list))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(x, y int) int { return strings.Compare(list[x].scope, list[y].scope) })
 	out := make([]*Assignment, len(list))
-	for i := range list {
-		out[i] = &list[i].rec.a
+	for i, j := range idx {
+		out[i] = &list[j].rec.a
 	}
 	return out
 }

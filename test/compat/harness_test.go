@@ -8,6 +8,7 @@ package compat
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -122,7 +123,11 @@ func Start(bin, home string, extra ...string) (*Env, error) {
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
-	e.client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	// Like azcore's default transport, attempt HTTP/2: the SDK sends some
+	// $filter values unescaped, which only HTTP/2 carries as sent.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool}
+	e.client = &http.Client{Timeout: 30 * time.Second, Transport: tr}
 	return e, nil
 }
 
@@ -239,4 +244,15 @@ func respErr(t testing.TB, err error) (int, string) {
 		t.Fatalf("expected *azcore.ResponseError, got %T: %v", err, err)
 	}
 	return re.StatusCode, re.ErrorCode
+}
+
+// newGUID returns a random GUID.
+func newGUID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
