@@ -4,7 +4,10 @@ import "strings"
 
 // Pattern is a compiled action pattern: Azure's case-insensitive wildcard, in
 // which '*' matches any run of characters, '/' included, and every other
-// character matches itself. Compile patterns once with [CompilePattern] and
+// character matches itself. A '*' that fills a whole path segment ("/*/")
+// may also match no segment at all, as Azure's built-in roles rely on:
+// Managed Identity Operator's "…/userAssignedIdentities/*/assign/action"
+// grants "…/userAssignedIdentities/assign/action". Compile patterns once with [CompilePattern] and
 // reuse them; matching never allocates.
 //
 // Case folding is ASCII-only: Azure operation names are ASCII, and folding
@@ -16,6 +19,8 @@ type Pattern struct {
 	suf   string   // lower-case suffix of a prefix*suffix pattern
 	parts []string // lower-case pieces of a general pattern, split at '*'
 	min   int      // shortest matching input
+	// alts are the variants with one or more "/*/" collapsed to "/".
+	alts []Pattern
 }
 
 type patternKind uint8
@@ -55,7 +60,39 @@ func CompilePattern(p string) Pattern {
 		pt.parts = strings.Split(low, "*")
 	}
 	pt.min = len(low) - strings.Count(low, "*")
+	pt.alts = collapsed(low)
 	return pt
+}
+
+// maxCollapse bounds the "/*/" segments whose collapse is tried (2^n
+// variants); built-in roles have at most one per pattern.
+const maxCollapse = 6
+
+// collapsed compiles the variants of p with "/*/" collapsed to "/", for
+// each non-empty subset of its first maxCollapse such segments.
+func collapsed(p string) []Pattern {
+	var at []int
+	for i := 0; i+3 <= len(p) && len(at) < maxCollapse; i++ {
+		if p[i:i+3] == "/*/" {
+			at = append(at, i)
+		}
+	}
+	var out []Pattern
+	for mask := 1; mask < 1<<len(at); mask++ {
+		var b strings.Builder
+		prev := 0
+		for j, i := range at {
+			if mask&(1<<j) != 0 {
+				b.WriteString(p[prev:i])
+				prev = i + 2 // drop "/*", keep the second '/'
+			}
+		}
+		b.WriteString(p[prev:])
+		v := CompilePattern(b.String())
+		v.alts = nil // its own collapses are among this pattern's subsets
+		out = append(out, v)
+	}
+	return out
 }
 
 // String returns the pattern as it was given.
@@ -63,6 +100,18 @@ func (p Pattern) String() string { return p.src }
 
 // Match reports whether action matches the pattern.
 func (p *Pattern) Match(action string) bool {
+	if p.match(action) {
+		return true
+	}
+	for i := range p.alts {
+		if p.alts[i].match(action) {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *Pattern) match(action string) bool {
 	if len(action) < p.min {
 		return false
 	}

@@ -13,10 +13,16 @@ var matchCases = []struct {
 }{
 	{"*", "Microsoft.Storage/storageAccounts/read", true},
 	{"*", "", true},
+	{"Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action", "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action", true},
+	{"Microsoft.ManagedIdentity/userAssignedIdentities/*/read", "Microsoft.ManagedIdentity/userAssignedIdentities/read", true},
+	{"Microsoft.ManagedIdentity/userAssignedIdentities/*/read", "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/read", true},
+	{"Microsoft.ManagedIdentity/userAssignedIdentities/*/read", "Microsoft.ManagedIdentity/userAssignedIdentitiesread", false},
+	{"a/*/*/b", "a/b", true},
+	{"a/*/*/b", "a/x/b", true},
 	{"Microsoft.Storage/*/read", "Microsoft.Storage/storageAccounts/read", true},
 	{"Microsoft.Storage/*/read", "microsoft.storage/storageaccounts/blobservices/containers/read", true},
 	{"Microsoft.Storage/*/read", "Microsoft.Storage/storageAccounts/write", false},
-	{"Microsoft.Storage/*/read", "Microsoft.Storage/read", false},
+	{"Microsoft.Storage/*/read", "Microsoft.Storage/read", true},
 	{"*/read", "Microsoft.Compute/virtualMachines/read", true},
 	{"*/read", "Microsoft.Compute/virtualMachines/READ", true},
 	{"*/read", "Microsoft.Compute/virtualMachines/readx", false},
@@ -27,7 +33,7 @@ var matchCases = []struct {
 	{"Microsoft.Authorization/*/Write", "Microsoft.Authorization/roleAssignments/write", true},
 	{"Microsoft.Authorization/*/Write", "Microsoft.Authorization/roleAssignments/read", false},
 	{"Microsoft.Authorization/*/Write", "Microsoft.Authorization//write", true},
-	{"Microsoft.Authorization/*/Write", "Microsoft.Authorization/write", false},
+	{"Microsoft.Authorization/*/Write", "Microsoft.Authorization/write", true},
 	{"Microsoft.Web/sites/Read", "microsoft.web/sites/read", true},
 	{"Microsoft.Web/sites/Read", "microsoft.web/sites/reads", false},
 	{"Microsoft.Web/sites/Read", "microsoft.web/sites/rea", false},
@@ -75,9 +81,28 @@ func TestMatchDoesNotAllocate(t *testing.T) {
 // referenceMatch is the obvious implementation: a regexp of the ASCII
 // lower-cased pattern with each '*' turned into ".*".
 func referenceMatch(pattern, action string) bool {
-	quoted := regexp.QuoteMeta(lowerASCII(pattern))
-	re := regexp.MustCompile(`(?s)\A` + strings.ReplaceAll(quoted, `\*`, `.*`) + `\z`)
-	return re.MatchString(lowerASCII(action))
+	low := lowerASCII(pattern)
+	for strings.Contains(low, "**") {
+		low = strings.ReplaceAll(low, "**", "*")
+	}
+	var b strings.Builder
+	b.WriteString(`(?s)\A`)
+	collapsed := 0
+	for i := 0; i < len(low); i++ {
+		switch c := low[i]; {
+		case c == '*' && i > 0 && low[i-1] == '/' && i+1 < len(low) && low[i+1] == '/' && collapsed < maxCollapse:
+			// A whole-segment '*' may also match no segment.
+			b.WriteString(`(?:.*/)?`)
+			i++
+			collapsed++
+		case c == '*':
+			b.WriteString(`.*`)
+		default:
+			b.WriteString(regexp.QuoteMeta(string(c)))
+		}
+	}
+	b.WriteString(`\z`)
+	return regexp.MustCompile(b.String()).MatchString(lowerASCII(action))
 }
 
 func FuzzMatch(f *testing.F) {

@@ -76,4 +76,3 @@ Stop with Ctrl-C.
 `, verb, srv.Store.Backend(), p.Endpoints.ResourceManager, p.Endpoints.ActiveDirectory, p.TenantID, p.SubscriptionID,
 		p.Operator.ClientID, srv.Config.Home, p.CAFile)
 }
-

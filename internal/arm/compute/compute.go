@@ -156,4 +156,3 @@ func runCommand(c *arm.Call, vm arm.Doc) error {
 	}
 	return c.JSON(http.StatusOK, arm.Doc{"value": value})
 }
-

@@ -49,7 +49,7 @@ func Register(r *arm.Registry) {
 		&arm.Type{
 			Name: resourceGroupType, APIVersions: clone(), Placement: arm.Custom, Tracked: true,
 			PermissionBase: "Microsoft.Resources/subscriptions/resourceGroups",
-			Serve: serveGroup, List: listGroups, Prepare: prepareGroup,
+			Serve:          serveGroup, List: listGroups, Prepare: prepareGroup,
 		},
 		&arm.Type{Name: "Microsoft.Resources/resources", APIVersions: clone(), Placement: arm.Custom, List: listResources},
 		&arm.Type{Name: tagsType, APIVersions: clone(), Placement: arm.Extension, Serve: serveTags},
@@ -298,7 +298,7 @@ func splitAnd(f string) []string {
 	return append(out, strings.TrimSpace(f[start:]))
 }
 
-// parseEq parses "field eq 'value'" ('' escapes a quote).
+// parseEq parses "field eq 'value'" (” escapes a quote).
 func parseEq(clause string) (field, value string, ok bool) {
 	parts := strings.SplitN(clause, " ", 3)
 	if len(parts) != 3 || !strings.EqualFold(parts[1], "eq") {

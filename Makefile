@@ -1,0 +1,33 @@
+# mimic's build and test targets. `make help` lists them.
+
+POSTGRES ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+export MIMIC_TEST_POSTGRES ?= $(POSTGRES)
+
+.PHONY: help build test test-unit test-compat bench fuzz vet
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+build: ## build bin/mimic
+	go build -o bin/mimic ./cmd/mimic
+
+test: vet test-unit test-compat ## run every test; a missing dependency fails (MIMIC_STRICT=1)
+
+test-unit: ## unit and store tests (SQLite and PostgreSQL)
+	MIMIC_STRICT=1 go test -count=1 ./...
+
+test-compat: ## the real Azure SDK for Go against a real `mimic up`
+	cd test/compat && MIMIC_STRICT=1 go test -count=1 ./...
+
+vet: ## go vet both modules and check formatting
+	@test -z "$$(gofmt -l cmd internal test)" || (gofmt -l cmd internal test; exit 1)
+	go vet ./...
+	cd test/compat && go vet ./...
+
+bench: ## benchmarks (see bench/README.md)
+	go test -run '^$$' -bench . -benchtime 2s ./internal/...
+
+fuzz: ## run each fuzz target for 30s
+	go test ./internal/resourceid -run '^$$' -fuzz FuzzParse -fuzztime 30s
+	go test ./internal/jwt -run '^$$' -fuzz FuzzParse -fuzztime 30s
+	go test ./internal/authz -run '^$$' -fuzz FuzzMatch -fuzztime 30s
