@@ -29,8 +29,13 @@ import (
 	"github.com/mimic-emu/mimic/internal/arm"
 	"github.com/mimic-emu/mimic/internal/arm/authorization"
 	"github.com/mimic-emu/mimic/internal/arm/compute"
+	"github.com/mimic-emu/mimic/internal/arm/containerservice"
+	"github.com/mimic-emu/mimic/internal/arm/keyvault"
 	"github.com/mimic-emu/mimic/internal/arm/msi"
 	"github.com/mimic-emu/mimic/internal/arm/resources"
+	"github.com/mimic-emu/mimic/internal/arm/sql"
+	"github.com/mimic-emu/mimic/internal/arm/storage"
+	"github.com/mimic-emu/mimic/internal/arm/web"
 	"github.com/mimic-emu/mimic/internal/directory"
 	"github.com/mimic-emu/mimic/internal/home"
 	"github.com/mimic-emu/mimic/internal/issuer"
@@ -151,6 +156,11 @@ func (s *Server) init(ctx context.Context) error {
 	msi.Register(reg)
 	authorization.Register(reg)
 	compute.Register(reg)
+	web.Register(reg)
+	containerservice.Register(reg)
+	keyvault.Register(reg)
+	storage.Register(reg)
+	sql.Register(reg)
 	s.arm = &arm.Server{
 		Store: s.Store, Tenant: t.ID, Registry: reg, Verifier: verifier, Authz: s.authz, Now: now,
 		StrictRevocation: s.Config.StrictRevocation, Minter: minter, MITokenLifetime: s.Config.MITokenLifetime,
