@@ -33,6 +33,9 @@
 //     config/web is read with GET (Microsoft.Web/sites/config/read) and
 //     written with PUT or PATCH.
 //
+// A site PUT answers 200 OK even when it creates the site, as App Service
+// does; the Go SDK treats 201 as an error. Config PUTs answer 200 too.
+//
 // ReadAppSettings gives other planes (mimic run --as <site>) the settings a
 // site's code would see in its environment.
 package web
@@ -93,7 +96,7 @@ func Register(r *arm.Registry) {
 	r.Register(
 		&arm.Type{
 			Name: SiteType, APIVersions: versions(), Placement: arm.InGroup, Tracked: true,
-			Identity: arm.SystemAndUserIdentity, Prepare: prepareSite,
+			Identity: arm.SystemAndUserIdentity, Prepare: prepareSite, Serve: serveOKOnCreate,
 			Actions: map[string]*arm.Action{
 				"start":   {Handle: setState("Running")},
 				"stop":    {Handle: setState("Stopped")},
@@ -211,7 +214,7 @@ func prepareSite(c *arm.Call, old, doc arm.Doc) error {
 		webProps = web.Obj("properties")
 	}
 	if sc != nil {
-		arm.Merge(webProps, sc)
+		mergeSet(webProps, sc)
 	}
 	stripWebSecrets(webProps)
 	loc := doc.Str("location")
@@ -283,30 +286,30 @@ func setState(state string) func(c *arm.Call, doc arm.Doc) error {
 
 func defaultWebConfig(site string) arm.Doc {
 	return arm.Doc{
-		"numberOfWorkers":             1,
-		"defaultDocuments":            []any{"Default.htm", "Default.html", "index.html", "hostingstart.html"},
-		"netFrameworkVersion":         "v4.0",
-		"phpVersion":                  "",
-		"pythonVersion":               "",
-		"nodeVersion":                 "",
-		"powerShellVersion":           "",
-		"linuxFxVersion":              "",
-		"requestTracingEnabled":       false,
-		"remoteDebuggingEnabled":      false,
-		"httpLoggingEnabled":          false,
-		"detailedErrorLoggingEnabled": false,
-		"publishingUsername":          "$" + site,
-		"scmType":                     "None",
-		"use32BitWorkerProcess":       true,
-		"webSocketsEnabled":           false,
-		"alwaysOn":                    false,
-		"managedPipelineMode":         "Integrated",
-		"loadBalancing":               "LeastRequests",
-		"localMySqlEnabled":           false,
-		"http20Enabled":               false,
-		"minTlsVersion":               "1.2",
-		"scmMinTlsVersion":            "1.2",
-		"ftpsState":                   "FtpsOnly",
+		"numberOfWorkers":                        1,
+		"defaultDocuments":                       []any{"Default.htm", "Default.html", "index.html", "hostingstart.html"},
+		"netFrameworkVersion":                    "v4.0",
+		"phpVersion":                             "",
+		"pythonVersion":                          "",
+		"nodeVersion":                            "",
+		"powerShellVersion":                      "",
+		"linuxFxVersion":                         "",
+		"requestTracingEnabled":                  false,
+		"remoteDebuggingEnabled":                 false,
+		"httpLoggingEnabled":                     false,
+		"detailedErrorLoggingEnabled":            false,
+		"publishingUsername":                     "$" + site,
+		"scmType":                                "None",
+		"use32BitWorkerProcess":                  true,
+		"webSocketsEnabled":                      false,
+		"alwaysOn":                               false,
+		"managedPipelineMode":                    "Integrated",
+		"loadBalancing":                          "LeastRequests",
+		"localMySqlEnabled":                      false,
+		"http20Enabled":                          false,
+		"minTlsVersion":                          "1.2",
+		"scmMinTlsVersion":                       "1.2",
+		"ftpsState":                              "FtpsOnly",
 		"functionsRuntimeScaleMonitoringEnabled": false,
 		"minimumElasticInstanceCount":            0,
 	}
@@ -343,6 +346,7 @@ func serveConfig(c *arm.Call) error {
 			return armerr.MethodNotAllowed(c.R.Method, ConfigType+"/"+name)
 		}
 	case http.MethodPut:
+		c.W = okOnCreate{c.W}
 	case http.MethodPatch:
 		if name != ConfigWeb {
 			return armerr.MethodNotAllowed(c.R.Method, ConfigType+"/"+name)
@@ -367,17 +371,12 @@ func prepareConfig(c *arm.Call, old, doc arm.Doc) error {
 		// Stored under the canonical name, as the site created it.
 		doc["id"], doc["name"] = id.Parent().Child("config", name).String(), name
 	}
-	in := doc["properties"]
-	props, isObj := in.(map[string]any)
-	if in != nil && !isObj {
-		if d, ok := in.(arm.Doc); ok {
-			props, isObj = d, true
-		} else {
-			return armerr.InvalidRequestContent("'properties' must be an object")
-		}
+	props := doc.Obj("properties")
+	if props == nil && doc["properties"] != nil {
+		return armerr.InvalidRequestContent("'properties' must be an object")
 	}
 	if props == nil {
-		props = map[string]any{}
+		props = arm.Doc{}
 	}
 	var out arm.Doc
 	switch name {
@@ -402,32 +401,24 @@ func prepareConfig(c *arm.Call, old, doc arm.Doc) error {
 			if v == nil {
 				continue
 			}
-			e, ok := v.(map[string]any)
-			if !ok {
-				if d, isDoc := v.(arm.Doc); isDoc {
-					e, ok = d, true
-				}
-			}
-			if !ok {
+			e := props.Obj(k)
+			if e == nil {
 				return armerr.InvalidRequestContent("the value of connection string '" + k + "' must be an object with 'value' and 'type'")
 			}
-			entry, err := connString(k, arm.Doc(e).Str("value"), arm.Doc(e)["type"])
+			entry, err := connString(k, e.Str("value"), e["type"])
 			if err != nil {
 				return err
 			}
 			out[k] = entry
 		}
 	case ConfigWeb:
-		out = arm.Doc(props)
-		if old != nil && c.R.Method == http.MethodPut {
-			// PUT of config/web sets what it names and keeps the rest.
-			base := old.Obj("properties").Clone()
-			arm.Merge(base, out)
-			out = base
+		// Like Azure, config/web takes what a PUT names and keeps the
+		// rest; null means "unchanged".
+		out = defaultWebConfig(site.Str("name"))
+		if old != nil {
+			mergeSet(out, old.Obj("properties"))
 		}
-		base := defaultWebConfig(site.Str("name"))
-		arm.Merge(base, out)
-		out = base
+		mergeSet(out, props)
 		stripWebSecrets(out)
 	}
 	for k := range doc {
@@ -644,4 +635,48 @@ func nameTaken(c *arm.Call, typ, name, self string) (bool, error) {
 	return false, nil
 }
 
+// mergeSet merges src into dst like a PATCH, except that null leaves a
+// value unchanged, as App Service treats site config fields.
+func mergeSet(dst, src arm.Doc) {
+	for k, v := range src {
+		if v == nil {
+			continue
+		}
+		sv, srcObj := v.(map[string]any)
+		if d, ok := v.(arm.Doc); ok {
+			sv, srcObj = d, true
+		}
+		if srcObj {
+			if dv := dst.Obj(k); dv != nil {
+				mergeSet(dv, sv)
+				dst[k] = dv
+				continue
+			}
+		}
+		dst[k] = v
+	}
+}
+
 func lastSegment(id string) string { return id[strings.LastIndexByte(id, '/')+1:] }
+
+// okOnCreate answers 200 where the generic pipeline would answer 201: Azure
+// creates these resources with 200 OK, and the Go SDK accepts nothing else
+// (201 is an error to it).
+type okOnCreate struct{ http.ResponseWriter }
+
+func (w okOnCreate) WriteHeader(code int) {
+	if code == http.StatusCreated {
+		code = http.StatusOK
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w okOnCreate) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// serveOKOnCreate serves the generic pipeline with okOnCreate on PUT.
+func serveOKOnCreate(c *arm.Call) error {
+	if c.R.Method == http.MethodPut {
+		c.W = okOnCreate{c.W}
+	}
+	return c.S.Generic(c)
+}
