@@ -1,9 +1,11 @@
 package arm
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -124,12 +126,88 @@ func (c *Call) CanonicalID(id resourceid.ID) (resourceid.ID, error) {
 	return out, nil
 }
 
-// Present applies the type's Present hook.
+// Private is the reserved top-level key under which a provider keeps
+// server-only state in a stored document (account keys, generated ids).
+// Clients can neither set nor see it: Compose drops it from request bodies
+// and carries the stored value across updates, and Present removes it.
+const Private = "_mimic"
+
+// PrivateState returns the document's server-only state, creating it.
+func (d Doc) PrivateState() Doc {
+	if p := d.Obj(Private); p != nil {
+		d[Private] = p
+		return p
+	}
+	p := Doc{}
+	d[Private] = p
+	return p
+}
+
+// Present applies the type's Present hook and removes private state.
 func (c *Call) Present(t *Type, doc Doc) Doc {
 	if t.Present != nil {
-		return t.Present(c, doc)
+		doc = t.Present(c, doc)
+	}
+	if _, ok := doc[Private]; ok {
+		out := make(Doc, len(doc))
+		for k, v := range doc {
+			if k != Private {
+				out[k] = v
+			}
+		}
+		doc = out
+	}
+	if t.CompactIdentityType {
+		if ident := doc.Obj("identity"); ident != nil && ident.Str("type") == IdentitySystemAndUser {
+			out := make(Doc, len(doc))
+			for k, v := range doc {
+				out[k] = v
+			}
+			ni := make(Doc, len(ident))
+			for k, v := range ident {
+				ni[k] = v
+			}
+			ni["type"] = "SystemAssigned,UserAssigned"
+			out["identity"] = ni
+			doc = out
+		}
 	}
 	return doc
+}
+
+// FindByName returns every resource of type typ named name, in any
+// subscription and group.
+func (c *Call) FindByName(typ, name string) ([]Doc, error) { return FindByName(c.Ctx, c.Tx, typ, name) }
+
+// FindOne returns the resource of type typ named name in any subscription
+// and group, for types whose names are global, or store.ErrNotFound.
+func FindOne(ctx context.Context, tx store.Tx, typ, name string) (Doc, error) {
+	docs, err := FindByName(ctx, tx, typ, name)
+	if err != nil {
+		return nil, err
+	}
+	if len(docs) == 0 {
+		return nil, fmt.Errorf("%s named %s: %w", typ, name, store.ErrNotFound)
+	}
+	return docs[0], nil
+}
+
+// FindByName returns every resource of type typ named name, in any
+// subscription and group.
+func FindByName(ctx context.Context, tx store.Tx, typ, name string) ([]Doc, error) {
+	rs, err := tx.ListResources(ctx, store.ResourceFilter{Type: typ, Name: name})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Doc, 0, len(rs))
+	for _, r := range rs {
+		d, err := DecodeDoc(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }
 
 // JSON writes a JSON response.
@@ -231,9 +309,16 @@ func (s *Server) put(c *Call, patch bool) error {
 		return err
 	}
 	if created {
-		return c.JSON(http.StatusCreated, out)
+		return c.JSON(statusOr(t.CreatedStatus, http.StatusCreated), out)
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+func statusOr(s, def int) int {
+	if s != 0 {
+		return s
+	}
+	return def
 }
 
 // Compose builds the document to store from the old one (nil on create)
@@ -255,8 +340,22 @@ func (c *Call) Compose(t *Type, old, body Doc, patch bool) (Doc, error) {
 	} else {
 		doc = body
 	}
-	for _, k := range []string{"id", "name", "type", "etag", "systemData"} {
+	for _, k := range []string{"id", "name", "type", "etag", "systemData", Private} {
 		delete(doc, k)
+	}
+	if old != nil && old[Private] != nil {
+		doc[Private] = old.Clone()[Private]
+	}
+	if old == nil && t.NameTaken != nil {
+		same, err := c.FindByName(t.Name, c.ID.Name())
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range same {
+			if !strings.EqualFold(d.Str("id"), c.ID.String()) {
+				return nil, t.NameTaken(c.ID.Name())
+			}
+		}
 	}
 	cid, err := c.CanonicalID(c.ID)
 	if err != nil {
@@ -336,7 +435,7 @@ func (s *Server) delete(c *Call) error {
 	if !found {
 		return c.NoContent(http.StatusNoContent)
 	}
-	return c.NoContent(http.StatusOK)
+	return c.NoContent(statusOr(c.Type.DeletedStatus, http.StatusOK))
 }
 
 // DeleteTree deletes a resource and everything below it: child resources

@@ -50,6 +50,18 @@ type Type struct {
 	NoPatch bool
 	// Identity enables the managed identity block.
 	Identity IdentityMode
+	// CreatedStatus is the status of a PUT that creates (default 201).
+	// Some providers answer 200, and their SDKs accept nothing else.
+	CreatedStatus int
+	// DeletedStatus is the status of a DELETE that deleted (default 200).
+	DeletedStatus int
+	// NameTaken, when set, makes the type's names unique across every
+	// subscription and group, as DNS-named resources are (vaults, storage
+	// accounts, sites); a create whose name is taken gets its error.
+	NameTaken func(name string) error
+	// CompactIdentityType spells the combined identity type without the
+	// space ("SystemAssigned,UserAssigned"), as some providers do.
+	CompactIdentityType bool
 	// PermissionBase replaces Name as the prefix of the type's RBAC
 	// actions, for types whose actions Azure names differently (resource
 	// groups: "Microsoft.Resources/subscriptions/resourceGroups/read").

@@ -90,6 +90,9 @@ type ResourceFilter struct {
 	// its group (or subscription), for a child resource its parent
 	// resource, for an extension resource the resource it extends.
 	Parent string
+	// Name matches the last segment of the id, case-insensitively: the
+	// resource's own name.
+	Name string
 	// After resumes a listing after the resource with this id; results are
 	// ordered by canonical id.
 	After string

@@ -67,10 +67,6 @@ const DefaultKubernetesVersion = "1.30.0"
 // KubeletIdentityKey is the key of the kubelet identity in identityProfile.
 const KubeletIdentityKey = "kubeletidentity"
 
-// private is the key of the document's server-only state, which responses
-// never show: the issuer guid and the fqdn hash, drawn once.
-const private = "_mimic"
-
 // APIVersions of managed clusters: armcontainerservice/v6 sends 2025-02-01,
 // az 2.45 2022-11-01.
 var APIVersions = []string{
@@ -96,31 +92,11 @@ var (
 func Register(r *arm.Registry) {
 	r.Register(&arm.Type{
 		Name: ClusterType, APIVersions: append([]string(nil), APIVersions...), Placement: arm.InGroup, Tracked: true,
-		Identity: arm.SystemAndUserIdentity, Prepare: prepareCluster, Present: presentCluster, Deleting: deletingCluster,
-		Serve: serveCluster,
+		Identity: arm.SystemAndUserIdentity, Prepare: prepareCluster, Deleting: deletingCluster,
+		// AKS deletes asynchronously (202); the Go SDK accepts 202 or 204.
+		DeletedStatus: http.StatusNoContent,
 	})
 }
-
-// serveCluster is the generic pipeline, except that a completed DELETE
-// answers 204: AKS deletes asynchronously (202), and the Go SDK accepts only
-// 202 or 204, not the generic 200.
-func serveCluster(c *arm.Call) error {
-	if c.R.Method == http.MethodDelete {
-		c.W = noContentOnOK{c.W}
-	}
-	return c.S.Generic(c)
-}
-
-type noContentOnOK struct{ http.ResponseWriter }
-
-func (w noContentOnOK) WriteHeader(code int) {
-	if code == http.StatusOK {
-		code = http.StatusNoContent
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w noContentOnOK) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func invalid(format string, args ...any) error {
 	return armerr.BadRequest("InvalidParameter", format, args...)
@@ -137,14 +113,10 @@ func prepareCluster(c *arm.Call, old, doc arm.Doc) error {
 	}
 	loc := doc.Str("location")
 	var op arm.Doc
-	priv := arm.Doc{}
+	priv := doc.PrivateState()
 	if old != nil {
 		op = old.Obj("properties")
-		if pv := old.Obj(private); pv != nil {
-			priv = pv.Clone()
-		}
 	}
-	delete(doc, private)
 	if priv.Str("issuerId") == "" {
 		priv["issuerId"] = arm.NewGUID()
 		priv["issuerURL"] = IssuerURLFor(loc, c.Tenant(), priv.Str("issuerId"))
@@ -276,7 +248,6 @@ func prepareCluster(c *arm.Call, old, doc arm.Doc) error {
 	if doc.Obj("sku") == nil {
 		doc["sku"] = arm.Doc{"name": "Base", "tier": "Free"}
 	}
-	doc[private] = priv
 	return nil
 }
 
@@ -512,19 +483,6 @@ func deletingCluster(c *arm.Call, doc arm.Doc) error {
 	return c.RBACChanged()
 }
 
-func presentCluster(_ *arm.Call, doc arm.Doc) arm.Doc {
-	if _, ok := doc[private]; !ok {
-		return doc
-	}
-	out := arm.Doc{}
-	for k, v := range doc {
-		if k != private {
-			out[k] = v
-		}
-	}
-	return out
-}
-
 func defaultDNSPrefix(name string) string {
 	s := strings.Trim(notDNSLetters.ReplaceAllString(name, ""), "-")
 	if len(s) > 54 {
@@ -556,12 +514,12 @@ func IssuerURL(doc arm.Doc) string {
 	if on, _ := doc.Bool("properties", "oidcIssuerProfile", "enabled"); !on {
 		return ""
 	}
-	return doc.Obj(private).Str("issuerURL")
+	return doc.Obj(arm.Private).Str("issuerURL")
 }
 
 // IssuerID returns the issuer guid of a stored cluster document: the last
 // path segment of its issuer URL, drawn once at create.
-func IssuerID(doc arm.Doc) string { return doc.Obj(private).Str("issuerId") }
+func IssuerID(doc arm.Doc) string { return doc.Obj(arm.Private).Str("issuerId") }
 
 // KubeletIdentity returns identityProfile.kubeletidentity of a stored
 // cluster document: resourceId, clientId and objectId.

@@ -13,7 +13,7 @@ func TestIssuerURL(t *testing.T) {
 	}
 	doc := arm.Doc{
 		"properties": arm.Doc{"oidcIssuerProfile": arm.Doc{"enabled": false}},
-		private:      arm.Doc{"issuerId": "gid", "issuerURL": url},
+		arm.Private:  arm.Doc{"issuerId": "gid", "issuerURL": url},
 	}
 	if IssuerURL(doc) != "" || IssuerID(doc) != "gid" {
 		t.Errorf("disabled issuer: %q %q", IssuerURL(doc), IssuerID(doc))
@@ -22,7 +22,9 @@ func TestIssuerURL(t *testing.T) {
 	if IssuerURL(doc) != url {
 		t.Errorf("enabled issuer: %q", IssuerURL(doc))
 	}
-	if _, ok := presentCluster(nil, doc)[private]; ok {
+	reg := arm.NewRegistry()
+	Register(reg)
+	if _, ok := (&arm.Call{}).Present(reg.Lookup(ClusterType), doc)[arm.Private]; ok {
 		t.Error("present shows private state")
 	}
 }

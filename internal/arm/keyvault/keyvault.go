@@ -96,7 +96,11 @@ func versions() []string { return append([]string(nil), APIVersions...) }
 // Register adds the Microsoft.KeyVault types.
 func Register(r *arm.Registry) {
 	r.Register(
-		&arm.Type{Name: VaultType, APIVersions: versions(), Placement: arm.InGroup, Tracked: true, Prepare: prepareVault},
+		&arm.Type{Name: VaultType, APIVersions: versions(), Placement: arm.InGroup, Tracked: true, Prepare: prepareVault,
+			NameTaken: func(name string) error {
+				return armerr.Conflict("VaultAlreadyExists",
+					"The vault name '%s' is already in use. Vault names are globally unique so it is possible that the name is already taken. If you are sure that the vault name was not taken then it is possible that a vault with the same name was recently deleted but not purged after being placed in a recoverable state. If the vault is in a recoverable state then the vault will need to be purged before reusing the name. For more information about VaultAlreadyExists, soft delete and purging a vault follow this link https://go.microsoft.com/fwlink/?linkid=2147740.", name)
+			}},
 		&arm.Type{
 			Name: AccessPolicyType, APIVersions: versions(), Placement: arm.ChildOf, Parent: VaultType,
 			Serve: serveAccessPolicy,
@@ -117,14 +121,6 @@ func prepareVault(c *arm.Call, old, doc arm.Doc) error {
 		if !vaultName.MatchString(name) || strings.Contains(name, "--") {
 			return armerr.BadRequest("VaultNameNotValid",
 				"The vault name '%s' is invalid. A vault's name must be between 3-24 alphanumeric characters. The name must begin with a letter, end with a letter or digit, and not contain consecutive hyphens. Follow this link for more information: https://go.microsoft.com/fwlink/?linkid=2147742", name)
-		}
-		taken, err := nameTaken(c, VaultType, name, doc.Str("id"))
-		if err != nil {
-			return err
-		}
-		if taken {
-			return armerr.Conflict("VaultAlreadyExists",
-				"The vault name '%s' is already in use. Vault names are globally unique so it is possible that the name is already taken. If you are sure that the vault name was not taken then it is possible that a vault with the same name was recently deleted but not purged after being placed in a recoverable state. If the vault is in a recoverable state then the vault will need to be purged before reusing the name. For more information about VaultAlreadyExists, soft delete and purging a vault follow this link https://go.microsoft.com/fwlink/?linkid=2147740.", name)
 		}
 	}
 	p := doc.Props()
@@ -558,31 +554,5 @@ func ReadAccess(doc arm.Doc) Access {
 // FindVault returns the vault with a name, in any subscription and group
 // (vault names are global), or store.ErrNotFound.
 func FindVault(ctx context.Context, tx store.Tx, name string) (arm.Doc, error) {
-	rs, err := tx.ListResources(ctx, store.ResourceFilter{Type: VaultType})
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range rs {
-		if strings.EqualFold(lastSegment(r.ID), name) {
-			return arm.DecodeDoc(r.Body)
-		}
-	}
-	return nil, store.ErrNotFound
+	return arm.FindOne(ctx, tx, VaultType, name)
 }
-
-// nameTaken reports whether a resource of typ other than self already has
-// name, anywhere.
-func nameTaken(c *arm.Call, typ, name, self string) (bool, error) {
-	rs, err := c.Tx.ListResources(c.Ctx, store.ResourceFilter{Type: typ})
-	if err != nil {
-		return false, err
-	}
-	for _, r := range rs {
-		if strings.EqualFold(lastSegment(r.ID), name) && !strings.EqualFold(r.ID, self) {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-func lastSegment(id string) string { return id[strings.LastIndexByte(id, '/')+1:] }

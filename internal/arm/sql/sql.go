@@ -29,7 +29,6 @@ import (
 
 	"github.com/mimic-emu/mimic/internal/arm"
 	"github.com/mimic-emu/mimic/internal/armerr"
-	"github.com/mimic-emu/mimic/internal/store"
 )
 
 // ServerType is the logical server type.
@@ -56,29 +55,11 @@ var serverName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 func Register(r *arm.Registry) {
 	r.Register(&arm.Type{
 		Name: ServerType, APIVersions: append([]string(nil), APIVersions...), Placement: arm.InGroup, Tracked: true,
-		Identity: arm.SystemAndUserIdentity, Kinds: []string{"v12.0"}, Prepare: prepareServer, Present: presentServer,
+		Identity: arm.SystemAndUserIdentity, Kinds: []string{"v12.0"}, Prepare: prepareServer, CompactIdentityType: true,
+		NameTaken: func(name string) error {
+			return armerr.Conflict("NameAlreadyExists", "The name '%s' already exists. Choose a different name.", name)
+		},
 	})
-}
-
-// presentServer spells the identity type as Microsoft.Sql does
-// ("SystemAssigned,UserAssigned", without the space ARM's generic block
-// uses).
-func presentServer(_ *arm.Call, doc arm.Doc) arm.Doc {
-	ident := doc.Obj("identity")
-	if ident == nil || ident.Str("type") != arm.IdentitySystemAndUser {
-		return doc
-	}
-	out := arm.Doc{}
-	for k, v := range doc {
-		out[k] = v
-	}
-	ni := arm.Doc{}
-	for k, v := range ident {
-		ni[k] = v
-	}
-	ni["type"] = "SystemAssigned,UserAssigned"
-	out["identity"] = ni
-	return out
 }
 
 func prepareServer(c *arm.Call, old, doc arm.Doc) error {
@@ -87,13 +68,6 @@ func prepareServer(c *arm.Call, old, doc arm.Doc) error {
 		if !serverName.MatchString(name) {
 			return armerr.BadRequest("InvalidServerName",
 				"Server name '%s' cannot be empty or null. It can only be made up of lowercase letters 'a'-'z', the numbers 0-9 and the hyphen. The hyphen may not lead or trail in the name.", name)
-		}
-		taken, err := nameTaken(c, ServerType, name, doc.Str("id"))
-		if err != nil {
-			return err
-		}
-		if taken {
-			return armerr.Conflict("NameAlreadyExists", "The name '%s' already exists. Choose a different name.", name)
 		}
 	}
 	p := doc.Props()
@@ -219,20 +193,3 @@ func complexEnough(pw, login string) bool {
 	}
 	return n >= 3
 }
-
-// nameTaken reports whether a resource of typ other than self already has
-// name, anywhere.
-func nameTaken(c *arm.Call, typ, name, self string) (bool, error) {
-	rs, err := c.Tx.ListResources(c.Ctx, store.ResourceFilter{Type: typ})
-	if err != nil {
-		return false, err
-	}
-	for _, r := range rs {
-		if strings.EqualFold(lastSegment(r.ID), name) && !strings.EqualFold(r.ID, self) {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-func lastSegment(id string) string { return id[strings.LastIndexByte(id, '/')+1:] }

@@ -68,7 +68,6 @@ const (
 )
 
 // private is the key of the document's server-only state: the account keys.
-const private = "_mimic"
 
 // APIVersions of Microsoft.Storage: armstorage sends 2024-01-01, az 2.45
 // 2022-09-01.
@@ -96,7 +95,12 @@ var accountName = regexp.MustCompile(`^[a-z0-9]{3,24}$`)
 func Register(r *arm.Registry) {
 	r.Register(&arm.Type{
 		Name: AccountType, APIVersions: append([]string(nil), APIVersions...), Placement: arm.InGroup, Tracked: true,
-		Identity: arm.SystemAndUserIdentity, Prepare: prepareAccount, Present: presentAccount, Serve: serveOKOnCreate,
+		Identity: arm.SystemAndUserIdentity, Prepare: prepareAccount, CreatedStatus: http.StatusOK, CompactIdentityType: true,
+		NameTaken: func(name string) error {
+			e := armerr.Conflict("StorageAccountAlreadyTaken", "The storage account named %s is already taken.", name)
+			e.Target = name
+			return e
+		},
 		Actions: map[string]*arm.Action{
 			"listkeys":      {Permission: PermListKeys, Handle: listKeys},
 			"regeneratekey": {Permission: PermRegenerateKey, Handle: regenerateKey},
@@ -125,25 +129,12 @@ func prepareAccount(c *arm.Call, old, doc arm.Doc) error {
 			return armerr.BadRequest("AccountNameInvalid",
 				"%s is not a valid storage account name. Storage account name must be between 3 and 24 characters in length and use numbers and lower-case letters only.", name)
 		}
-		taken, err := nameTaken(c, AccountType, name, doc.Str("id"))
-		if err != nil {
-			return err
-		}
-		if taken {
-			e := armerr.Conflict("StorageAccountAlreadyTaken", "The storage account named %s is already taken.", name)
-			e.Target = name
-			return e
-		}
 	}
-	priv := arm.Doc{}
+	priv := doc.PrivateState()
 	var op arm.Doc
 	if old != nil {
 		op = old.Obj("properties")
-		if pv := old.Obj(private); pv != nil {
-			priv = pv.Clone()
-		}
 	}
-	delete(doc, private)
 
 	sku := doc.Obj("sku")
 	if sku == nil && old != nil {
@@ -258,7 +249,6 @@ func prepareAccount(c *arm.Call, old, doc arm.Doc) error {
 		priv["keys"] = []any{newKey("key1", now), newKey("key2", now)}
 	}
 	p["keyCreationTime"] = keyCreationTimes(priv)
-	doc[private] = priv
 	return nil
 }
 
@@ -326,29 +316,9 @@ func keyCreationTimes(priv arm.Doc) arm.Doc {
 	return out
 }
 
-// presentAccount hides the keys, which only listKeys shows, and spells
-// the identity type as Microsoft.Storage does ("SystemAssigned,UserAssigned").
-func presentAccount(_ *arm.Call, doc arm.Doc) arm.Doc {
-	out := arm.Doc{}
-	for k, v := range doc {
-		if k != private {
-			out[k] = v
-		}
-	}
-	if ident := doc.Obj("identity"); ident != nil && ident.Str("type") == arm.IdentitySystemAndUser {
-		ni := arm.Doc{}
-		for k, v := range ident {
-			ni[k] = v
-		}
-		ni["type"] = "SystemAssigned,UserAssigned"
-		out["identity"] = ni
-	}
-	return out
-}
-
 func keysBody(doc arm.Doc) arm.Doc {
 	keys := []any{}
-	for _, k := range keyDocs(doc.Obj(private)) {
+	for _, k := range keyDocs(doc.Obj(arm.Private)) {
 		keys = append(keys, arm.Doc{"keyName": k.Str("keyName"), "value": k.Str("value"), "permissions": k.Str("permissions"), "creationTime": k.Str("creationTime")})
 	}
 	return arm.Doc{"keys": keys}
@@ -370,10 +340,7 @@ func regenerateKey(c *arm.Call, doc arm.Doc) error {
 	if name != "key1" && name != "key2" {
 		return invalidValues("keyName")
 	}
-	priv := doc.Obj(private)
-	if priv == nil {
-		priv = arm.Doc{}
-	}
+	priv := doc.PrivateState()
 	keys := keyDocs(priv)
 	now := arm.Now()
 	replaced := false
@@ -390,7 +357,6 @@ func regenerateKey(c *arm.Call, doc arm.Doc) error {
 	}
 	slices.SortFunc(next, func(a, b any) int { return strings.Compare(a.(arm.Doc).Str("keyName"), b.(arm.Doc).Str("keyName")) })
 	priv["keys"] = next
-	doc[private] = priv
 	doc.Props()["keyCreationTime"] = keyCreationTimes(priv)
 	if err := c.Save(c.S.Registry.Lookup(AccountType), doc); err != nil {
 		return err
@@ -404,7 +370,7 @@ func regenerateKey(c *arm.Call, doc arm.Doc) error {
 // ("key1", "key2"), base64-encoded as Azure shows them.
 func Keys(doc arm.Doc) map[string]string {
 	out := map[string]string{}
-	for _, k := range keyDocs(doc.Obj(private)) {
+	for _, k := range keyDocs(doc.Obj(arm.Private)) {
 		out[k.Str("keyName")] = k.Str("value")
 	}
 	return out
@@ -422,53 +388,12 @@ func SharedKeyAllowed(doc arm.Doc) bool {
 // FindAccount returns the account with a name, in any subscription and
 // group (account names are global), or store.ErrNotFound.
 func FindAccount(ctx context.Context, tx store.Tx, name string) (arm.Doc, error) {
-	rs, err := tx.ListResources(ctx, store.ResourceFilter{Type: AccountType})
+	docs, err := arm.FindByName(ctx, tx, AccountType, name)
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range rs {
-		if strings.EqualFold(lastSegment(r.ID), name) {
-			return arm.DecodeDoc(r.Body)
-		}
+	if len(docs) == 0 {
+		return nil, store.ErrNotFound
 	}
-	return nil, store.ErrNotFound
-}
-
-// nameTaken reports whether a resource of typ other than self already has
-// name, anywhere.
-func nameTaken(c *arm.Call, typ, name, self string) (bool, error) {
-	rs, err := c.Tx.ListResources(c.Ctx, store.ResourceFilter{Type: typ})
-	if err != nil {
-		return false, err
-	}
-	for _, r := range rs {
-		if strings.EqualFold(lastSegment(r.ID), name) && !strings.EqualFold(r.ID, self) {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-func lastSegment(id string) string { return id[strings.LastIndexByte(id, '/')+1:] }
-
-// okOnCreate answers 200 where the generic pipeline would answer 201: Azure
-// creates these resources with 200 OK, and the Go SDK accepts nothing else
-// (201 is an error to it).
-type okOnCreate struct{ http.ResponseWriter }
-
-func (w okOnCreate) WriteHeader(code int) {
-	if code == http.StatusCreated {
-		code = http.StatusOK
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w okOnCreate) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// serveOKOnCreate serves the generic pipeline with okOnCreate on PUT.
-func serveOKOnCreate(c *arm.Call) error {
-	if c.R.Method == http.MethodPut {
-		c.W = okOnCreate{c.W}
-	}
-	return c.S.Generic(c)
+	return docs[0], nil
 }

@@ -11,7 +11,7 @@ func TestKeysAndPresent(t *testing.T) {
 		"id":         "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/acct",
 		"identity":   arm.Doc{"type": arm.IdentitySystemAndUser},
 		"properties": arm.Doc{"allowSharedKeyAccess": false},
-		private:      arm.Doc{"keys": []any{newKey("key1", "t"), newKey("key2", "t")}},
+		arm.Private:  arm.Doc{"keys": []any{newKey("key1", "t"), newKey("key2", "t")}},
 	}
 	keys := Keys(doc)
 	if len(keys) != 2 || keys["key1"] == "" || keys["key1"] == keys["key2"] {
@@ -20,14 +20,16 @@ func TestKeysAndPresent(t *testing.T) {
 	if SharedKeyAllowed(doc) {
 		t.Error("allowSharedKeyAccess false, yet allowed")
 	}
-	out := presentAccount(nil, doc)
-	if _, ok := out[private]; ok {
+	reg := arm.NewRegistry()
+	Register(reg)
+	out := (&arm.Call{}).Present(reg.Lookup(AccountType), doc)
+	if _, ok := out[arm.Private]; ok {
 		t.Error("present shows the keys")
 	}
 	if out.Obj("identity").Str("type") != "SystemAssigned,UserAssigned" || doc.Obj("identity").Str("type") != arm.IdentitySystemAndUser {
 		t.Error("present changed the stored identity type or did not respell it")
 	}
-	if _, ok := doc[private]; !ok {
+	if _, ok := doc[arm.Private]; !ok {
 		t.Error("present modified the stored document")
 	}
 }

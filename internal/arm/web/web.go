@@ -96,7 +96,10 @@ func Register(r *arm.Registry) {
 	r.Register(
 		&arm.Type{
 			Name: SiteType, APIVersions: versions(), Placement: arm.InGroup, Tracked: true,
-			Identity: arm.SystemAndUserIdentity, Prepare: prepareSite, Serve: serveOKOnCreate,
+			Identity: arm.SystemAndUserIdentity, Prepare: prepareSite, CreatedStatus: http.StatusOK,
+			NameTaken: func(name string) error {
+				return armerr.Conflict("Conflict", "Website with given name %s already exists.", name)
+			},
 			Actions: map[string]*arm.Action{
 				"start":   {Handle: setState("Running")},
 				"stop":    {Handle: setState("Stopped")},
@@ -105,7 +108,7 @@ func Register(r *arm.Registry) {
 		},
 		&arm.Type{
 			Name: ConfigType, APIVersions: versions(), Placement: arm.ChildOf, Parent: SiteType,
-			Serve: serveConfig, List: listConfig, Prepare: prepareConfig, Saved: savedConfig,
+			Serve: serveConfig, List: listConfig, Prepare: prepareConfig, Saved: savedConfig, CreatedStatus: http.StatusOK,
 			Actions: map[string]*arm.Action{"list": {Handle: listConfigValues}},
 		},
 	)
@@ -118,13 +121,6 @@ func prepareSite(c *arm.Call, old, doc arm.Doc) error {
 	if old == nil {
 		if !siteName.MatchString(name) {
 			return armerr.BadRequest("BadRequest", "The host name %s%s is invalid. A site name must be 2 to 60 characters long, contain only letters, numbers and hyphens, and must not start or end with a hyphen.", name, HostSuffix)
-		}
-		taken, err := nameTaken(c, SiteType, name, doc.Str("id"))
-		if err != nil {
-			return err
-		}
-		if taken {
-			return armerr.Conflict("Conflict", "Website with given name %s already exists.", name)
 		}
 	}
 	kind, err := normalizeKind(doc, old)
@@ -346,7 +342,6 @@ func serveConfig(c *arm.Call) error {
 			return armerr.MethodNotAllowed(c.R.Method, ConfigType+"/"+name)
 		}
 	case http.MethodPut:
-		c.W = okOnCreate{c.W}
 	case http.MethodPatch:
 		if name != ConfigWeb {
 			return armerr.MethodNotAllowed(c.R.Method, ConfigType+"/"+name)
@@ -604,35 +599,7 @@ func AppSettings(c *arm.Call, siteID resourceid.ID) (map[string]string, error) {
 // FindSite returns the site with a name, in any subscription and group
 // (site names are global), or store.ErrNotFound.
 func FindSite(ctx context.Context, tx store.Tx, name string) (arm.Doc, error) {
-	return findByName(ctx, tx, SiteType, name)
-}
-
-func findByName(ctx context.Context, tx store.Tx, typ, name string) (arm.Doc, error) {
-	rs, err := tx.ListResources(ctx, store.ResourceFilter{Type: typ})
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range rs {
-		if strings.EqualFold(lastSegment(r.ID), name) {
-			return arm.DecodeDoc(r.Body)
-		}
-	}
-	return nil, store.ErrNotFound
-}
-
-// nameTaken reports whether a resource of typ other than self already has
-// name, anywhere: the type's names are global DNS labels.
-func nameTaken(c *arm.Call, typ, name, self string) (bool, error) {
-	rs, err := c.Tx.ListResources(c.Ctx, store.ResourceFilter{Type: typ})
-	if err != nil {
-		return false, err
-	}
-	for _, r := range rs {
-		if strings.EqualFold(lastSegment(r.ID), name) && !strings.EqualFold(r.ID, self) {
-			return true, nil
-		}
-	}
-	return false, nil
+	return arm.FindOne(ctx, tx, SiteType, name)
 }
 
 // mergeSet merges src into dst like a PATCH, except that null leaves a
@@ -655,28 +622,4 @@ func mergeSet(dst, src arm.Doc) {
 		}
 		dst[k] = v
 	}
-}
-
-func lastSegment(id string) string { return id[strings.LastIndexByte(id, '/')+1:] }
-
-// okOnCreate answers 200 where the generic pipeline would answer 201: Azure
-// creates these resources with 200 OK, and the Go SDK accepts nothing else
-// (201 is an error to it).
-type okOnCreate struct{ http.ResponseWriter }
-
-func (w okOnCreate) WriteHeader(code int) {
-	if code == http.StatusCreated {
-		code = http.StatusOK
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w okOnCreate) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// serveOKOnCreate serves the generic pipeline with okOnCreate on PUT.
-func serveOKOnCreate(c *arm.Call) error {
-	if c.R.Method == http.MethodPut {
-		c.W = okOnCreate{c.W}
-	}
-	return c.S.Generic(c)
 }

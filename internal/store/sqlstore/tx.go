@@ -16,8 +16,8 @@ import (
 // so that it is rebound once at Open.
 const (
 	qGetResource    = "SELECT id, type, body, version, created, updated FROM resources WHERE rkey = ?"
-	qInsertResource = "INSERT INTO resources (rkey, id, type, type_key, parent, body, version, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-	qUpdateResource = "UPDATE resources SET id = ?, type = ?, type_key = ?, parent = ?, body = ?, version = ?, updated = ? WHERE rkey = ?"
+	qInsertResource = "INSERT INTO resources (rkey, id, type, type_key, parent, name_key, body, version, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	qUpdateResource = "UPDATE resources SET id = ?, type = ?, type_key = ?, parent = ?, name_key = ?, body = ?, version = ?, updated = ? WHERE rkey = ?"
 	qDeleteResource = "DELETE FROM resources WHERE rkey = ?"
 	qListTree       = "SELECT id, type, body, version, created, updated FROM resources WHERE rkey = ? OR (rkey > ? AND rkey < ?) ORDER BY rkey"
 	qDeleteTree     = "DELETE FROM resources WHERE rkey = ? OR (rkey > ? AND rkey < ?)"
@@ -91,6 +91,9 @@ func resourceKeys(id string) (key, parent string, err error) {
 	return parsed.Key(), parsed.Parent().Key(), nil
 }
 
+// nameKey is the indexed, lower-case last segment of a canonical key.
+func nameKey(key string) string { return key[strings.LastIndexByte(key, '/')+1:] }
+
 // treeBounds returns the range of keys strictly below key.
 func treeBounds(key string) (lo, hi string) {
 	if key == "/" {
@@ -139,7 +142,7 @@ func (t *tx) insert(ctx context.Context, r *store.Resource) error {
 	}
 	now := time.Now().UTC()
 	r.Version, r.Created, r.Updated = 1, now, now
-	_, err = t.exec(ctx, qInsertResource, key, r.ID, r.Type, strings.ToLower(r.Type), parent, string(r.Body), r.Version, nanos(now), nanos(now))
+	_, err = t.exec(ctx, qInsertResource, key, r.ID, r.Type, strings.ToLower(r.Type), parent, nameKey(key), string(r.Body), r.Version, nanos(now), nanos(now))
 	return err
 }
 
@@ -163,7 +166,7 @@ func (t *tx) PutResource(ctx context.Context, r *store.Resource) error {
 	}
 	now := time.Now().UTC()
 	r.Version, r.Created, r.Updated = old.Version+1, old.Created, now
-	_, err = t.exec(ctx, qUpdateResource, r.ID, r.Type, strings.ToLower(r.Type), parent, string(r.Body), r.Version, nanos(now), key)
+	_, err = t.exec(ctx, qUpdateResource, r.ID, r.Type, strings.ToLower(r.Type), parent, nameKey(key), string(r.Body), r.Version, nanos(now), key)
 	return err
 }
 
@@ -240,6 +243,10 @@ func (t *tx) ListResources(ctx context.Context, f store.ResourceFilter) ([]*stor
 		}
 		where = append(where, "parent = ?")
 		args = append(args, parent.Key())
+	}
+	if f.Name != "" {
+		where = append(where, "name_key = ?")
+		args = append(args, strings.ToLower(f.Name))
 	}
 	if f.After != "" {
 		after, err := resourceid.Parse(f.After)

@@ -219,6 +219,12 @@ func testResourceListing(t *testing.T, s store.Store) {
 	if got := len(list(t, s, store.ResourceFilter{Scope: "/"})); got != 9 {
 		t.Fatalf("everything below the root: %d resources, want 9", got)
 	}
+	equalIDs(t, "identities named B anywhere",
+		list(t, s, store.ResourceFilter{Type: "Microsoft.ManagedIdentity/userAssignedIdentities", Name: "B"}),
+		[]string{rgA + uai + "b"})
+	equalIDs(t, "anything named z",
+		list(t, s, store.ResourceFilter{Name: "z"}),
+		[]string{rgAB + uai + "z"})
 	if got := list(t, s, store.ResourceFilter{Type: "Microsoft.KeyVault/vaults"}); len(got) != 0 {
 		t.Fatalf("no vaults expected, got %q", got)
 	}

@@ -4,6 +4,7 @@ CREATE TABLE resources (
 	type     TEXT NOT NULL,
 	type_key TEXT COLLATE "C" NOT NULL,
 	parent   TEXT COLLATE "C" NOT NULL,
+	name_key TEXT COLLATE "C" NOT NULL,
 	body     TEXT NOT NULL,
 	version  BIGINT NOT NULL,
 	created  BIGINT NOT NULL,
@@ -11,6 +12,7 @@ CREATE TABLE resources (
 );
 CREATE INDEX resources_type ON resources (type_key, rkey);
 CREATE INDEX resources_parent ON resources (parent, rkey);
+CREATE INDEX resources_name ON resources (type_key, name_key);
 
 CREATE TABLE principals (
 	object_id    TEXT COLLATE "C" PRIMARY KEY,

@@ -4,6 +4,7 @@ CREATE TABLE resources (
 	type     TEXT NOT NULL,
 	type_key TEXT NOT NULL,
 	parent   TEXT NOT NULL,
+	name_key TEXT NOT NULL,
 	body     TEXT NOT NULL,
 	version  INTEGER NOT NULL,
 	created  INTEGER NOT NULL,
@@ -11,6 +12,7 @@ CREATE TABLE resources (
 );
 CREATE INDEX resources_type ON resources (type_key, rkey);
 CREATE INDEX resources_parent ON resources (parent, rkey);
+CREATE INDEX resources_name ON resources (type_key, name_key);
 
 CREATE TABLE principals (
 	object_id    TEXT PRIMARY KEY,
