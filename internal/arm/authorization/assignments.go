@@ -390,17 +390,7 @@ func Deny(d arm.Doc) authz.DenyAssignment {
 			}
 		}
 	}
-	perms, _ := p["permissions"].([]any)
-	for _, e := range perms {
-		m, _ := e.(map[string]any)
-		pd := arm.Doc(m)
-		var perm authz.Permission
-		perm.Actions, _ = pd.StrSlice("actions")
-		perm.NotActions, _ = pd.StrSlice("notActions")
-		perm.DataActions, _ = pd.StrSlice("dataActions")
-		perm.NotDataActions, _ = pd.StrSlice("notDataActions")
-		out.Permissions = append(out.Permissions, perm)
-	}
+	out.Permissions = permissionsFrom(p["permissions"])
 	return out
 }
 

@@ -452,9 +452,14 @@ func parseEq(clause string) (field, value string, ok bool) {
 // CustomRole converts a custom role definition document for the engine.
 func CustomRole(d arm.Doc) authz.Role {
 	p := d.Obj("properties")
-	r := authz.Role{ID: strings.ToLower(d.Str("name")), Name: p.Str("roleName")}
-	perms, _ := p["permissions"].([]any)
-	for _, e := range perms {
+	return authz.Role{ID: strings.ToLower(d.Str("name")), Name: p.Str("roleName"), Permissions: permissionsFrom(p["permissions"])}
+}
+
+// permissionsFrom reads a "permissions" array of a stored document.
+func permissionsFrom(v any) []authz.Permission {
+	list, _ := v.([]any)
+	out := make([]authz.Permission, 0, len(list))
+	for _, e := range list {
 		m, _ := e.(map[string]any)
 		pd := arm.Doc(m)
 		var perm authz.Permission
@@ -463,7 +468,7 @@ func CustomRole(d arm.Doc) authz.Role {
 		perm.DataActions, _ = pd.StrSlice("dataActions")
 		perm.NotDataActions, _ = pd.StrSlice("notDataActions")
 		perm.Condition, perm.ConditionVersion = pd.Str("condition"), pd.Str("conditionVersion")
-		r.Permissions = append(r.Permissions, perm)
+		out = append(out, perm)
 	}
-	return r
+	return out
 }
