@@ -42,6 +42,7 @@ import (
 	"github.com/mimic-emu/mimic/internal/jwt"
 	"github.com/mimic-emu/mimic/internal/pki"
 	"github.com/mimic-emu/mimic/internal/rbac"
+	"github.com/mimic-emu/mimic/internal/signin"
 	"github.com/mimic-emu/mimic/internal/store"
 	"github.com/mimic-emu/mimic/internal/store/sqlstore"
 	"github.com/mimic-emu/mimic/internal/tokens"
@@ -95,6 +96,8 @@ type Server struct {
 	Profile *home.Profile
 	// Created reports whether this start created the tenant.
 	Created bool
+	// Signins is the sign-in log.
+	Signins *signin.Log
 
 	ring     *jwt.Ring
 	keys     *tokens.Keys
@@ -143,6 +146,7 @@ func (s *Server) init(ctx context.Context) error {
 	if err := s.keys.Sync(ctx); err != nil {
 		return err
 	}
+	s.Signins = signin.New(s.Store, now)
 	s.authz = rbac.New(s.Store)
 	s.authz.Delay = s.Config.PropagationDelay
 	if err := s.authz.Load(ctx); err != nil {
@@ -227,6 +231,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	go func() { errc <- s.http.Serve(s.listener) }()
 	select {
 	case err := <-errc:
+		s.Signins.Close()
 		s.Store.Close()
 		return err
 	case <-ctx.Done():
@@ -234,6 +239,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := s.http.Shutdown(shutdown)
+	if lerr := s.Signins.Close(); err == nil {
+		err = lerr
+	}
 	if cerr := s.Store.Close(); err == nil {
 		err = cerr
 	}
@@ -246,6 +254,7 @@ func (s *Server) Serve(ctx context.Context) error {
 // Close releases the server without serving (for errors after Open).
 func (s *Server) Close() error {
 	s.listener.Close()
+	s.Signins.Close()
 	return s.Store.Close()
 }
 

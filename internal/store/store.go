@@ -61,6 +61,8 @@ type Tx interface {
 	PrincipalTx
 	MetaTx
 	KeyTx
+	RunTx
+	SignInTx
 }
 
 // Resource is one ARM resource document.
@@ -197,4 +199,81 @@ type KeyTx interface {
 	ListSigningKeys(ctx context.Context) ([]*SigningKey, error)
 	// DeleteSigningKey deletes a key, or returns ErrNotFound.
 	DeleteSigningKey(ctx context.Context, id string) error
+}
+
+// Run is a program started with `mimic run --as`: the compute it runs as,
+// and the hash of the secret its proxy credentials and identity header
+// carry.
+type Run struct {
+	ID         string
+	SecretHash string
+	ComputeID  string
+	// ServiceAccount is "namespace/name" for a run as an AKS pod.
+	ServiceAccount string
+	Created        time.Time
+	Expires        time.Time
+}
+
+// RunTx holds runs.
+type RunTx interface {
+	// CreateRun inserts a run; ErrConflict if its id or secret is taken.
+	CreateRun(ctx context.Context, r *Run) error
+	// RunBySecretHash finds a run by its secret's hash, or ErrNotFound.
+	RunBySecretHash(ctx context.Context, hash string) (*Run, error)
+	// GetRun finds a run by id, or ErrNotFound.
+	GetRun(ctx context.Context, id string) (*Run, error)
+	// DeleteRun deletes a run, or returns ErrNotFound.
+	DeleteRun(ctx context.Context, id string) error
+	// DeleteExpiredRuns deletes runs that expired before now.
+	DeleteExpiredRuns(ctx context.Context, now time.Time) (int, error)
+}
+
+// SignIn is one entry of the sign-in log: a token issued or refused.
+type SignIn struct {
+	// Seq orders entries; the store sets it.
+	Seq int64
+	At  time.Time
+	// Endpoint is how the token was asked for: "imds", "appservice",
+	// "federated" or "clientsecret".
+	Endpoint string
+	// Result is "success" or "failure".
+	Result string
+	// ErrorCode is the refusal's code (an AADSTS number, an IMDS error).
+	ErrorCode string
+	Message   string
+	// PrincipalID and ClientID name the identity that signed in, when known.
+	PrincipalID string
+	ClientID    string
+	// IdentityID is the managed identity's resource id (or the compute's,
+	// for a system-assigned identity).
+	IdentityID string
+	// ComputeID is the compute the request came from.
+	ComputeID string
+	// Credential is the federated identity credential used.
+	Credential string
+	// Audience is the resource the token is for.
+	Audience string
+}
+
+// SignInFilter selects sign-in log entries; empty fields select all.
+type SignInFilter struct {
+	// IdentityID and ComputeID match resource ids case-insensitively.
+	IdentityID string
+	ComputeID  string
+	// PrincipalID matches the principal.
+	PrincipalID string
+	Since       time.Time
+	// AfterSeq resumes after an entry.
+	AfterSeq int64
+	Limit    int
+}
+
+// SignInTx holds the sign-in log.
+type SignInTx interface {
+	// AppendSignIns appends entries, setting their Seq.
+	AppendSignIns(ctx context.Context, entries []*SignIn) error
+	// ListSignIns returns matching entries, oldest first.
+	ListSignIns(ctx context.Context, f SignInFilter) ([]*SignIn, error)
+	// DeleteSignInsBefore deletes entries older than t (retention).
+	DeleteSignInsBefore(ctx context.Context, t time.Time) (int, error)
 }

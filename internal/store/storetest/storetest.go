@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -39,6 +40,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ConcurrentReadModifyWrite", testConcurrentRMW},
 		{"ConcurrentBump", testConcurrentBump},
 		{"CanceledContext", testCanceledContext},
+		{"Runs", testRuns},
+		{"SignIns", testSignIns},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -513,5 +516,91 @@ func testCanceledContext(t *testing.T, s store.Store) {
 	err = s.View(context.Background(), func(tx store.Tx) error { _, err := tx.GetMeta(context.Background(), "k"); return err })
 	if !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("write under a canceled context is visible: %v", err)
+	}
+}
+
+func testRuns(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	r := &store.Run{ID: "run-1", SecretHash: "sha256:aa", ComputeID: rgA + vm + "vm1", ServiceAccount: "ns/sa", Created: now, Expires: now.Add(time.Hour)}
+	update(t, s, func(tx store.Tx) error { return tx.CreateRun(ctx, r) })
+	dup := *r
+	dup.ID = "run-2"
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.CreateRun(ctx, &dup) }); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("duplicate secret: %v, want ErrConflict", err)
+	}
+	old := &store.Run{ID: "run-old", SecretHash: "sha256:bb", ComputeID: "x", Created: now.Add(-2 * time.Hour), Expires: now.Add(-time.Hour)}
+	update(t, s, func(tx store.Tx) error { return tx.CreateRun(ctx, old) })
+	err := s.View(ctx, func(tx store.Tx) error {
+		got, err := tx.RunBySecretHash(ctx, "sha256:aa")
+		if err != nil {
+			return err
+		}
+		if got.ID != r.ID || got.ComputeID != r.ComputeID || got.ServiceAccount != "ns/sa" || !got.Expires.Equal(r.Expires) {
+			return fmt.Errorf("run read back as %+v", got)
+		}
+		if _, err := tx.RunBySecretHash(ctx, "sha256:zz"); !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("unknown secret: %v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	update(t, s, func(tx store.Tx) error { var err error; n, err = tx.DeleteExpiredRuns(ctx, now); return err })
+	if n != 1 {
+		t.Fatalf("DeleteExpiredRuns deleted %d, want 1", n)
+	}
+	update(t, s, func(tx store.Tx) error { return tx.DeleteRun(ctx, "run-1") })
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.DeleteRun(ctx, "run-1") }); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("second delete: %v", err)
+	}
+}
+
+func testSignIns(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	base := time.Now().UTC().Add(-time.Hour).Truncate(time.Microsecond)
+	vmID := rgA + vm + "VM1"
+	entries := []*store.SignIn{
+		{At: base, Endpoint: "imds", Result: "success", PrincipalID: "P1", IdentityID: rgA + uai + "Id1", ComputeID: vmID, Audience: "https://vault.azure.net"},
+		{At: base.Add(time.Minute), Endpoint: "imds", Result: "failure", ErrorCode: "invalid_request", ComputeID: vmID},
+		{At: base.Add(2 * time.Minute), Endpoint: "clientsecret", Result: "success", PrincipalID: "p2", Audience: "https://management.azure.com/"},
+	}
+	update(t, s, func(tx store.Tx) error { return tx.AppendSignIns(ctx, entries) })
+	if entries[0].Seq == 0 || entries[1].Seq <= entries[0].Seq || entries[2].Seq <= entries[1].Seq {
+		t.Fatalf("sequence numbers %d %d %d", entries[0].Seq, entries[1].Seq, entries[2].Seq)
+	}
+	query := func(f store.SignInFilter) []*store.SignIn {
+		var out []*store.SignIn
+		err := s.View(ctx, func(tx store.Tx) error { var err error; out, err = tx.ListSignIns(ctx, f); return err })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if got := query(store.SignInFilter{ComputeID: strings.ToUpper(vmID)}); len(got) != 2 || got[0].Result != "success" || got[1].ErrorCode != "invalid_request" {
+		t.Fatalf("by compute: %+v", got)
+	}
+	if got := query(store.SignInFilter{IdentityID: rgA + uai + "id1"}); len(got) != 1 || got[0].Audience != "https://vault.azure.net" || !got[0].At.Equal(base) {
+		t.Fatalf("by identity: %+v", got)
+	}
+	if got := query(store.SignInFilter{PrincipalID: "p1"}); len(got) != 1 {
+		t.Fatalf("by principal: %+v", got)
+	}
+	if got := query(store.SignInFilter{Since: base.Add(90 * time.Second)}); len(got) != 1 || got[0].Endpoint != "clientsecret" {
+		t.Fatalf("since: %+v", got)
+	}
+	if got := query(store.SignInFilter{AfterSeq: entries[0].Seq, Limit: 1}); len(got) != 1 || got[0].Seq != entries[1].Seq {
+		t.Fatalf("paging: %+v", got)
+	}
+	var n int
+	update(t, s, func(tx store.Tx) error {
+		var err error
+		n, err = tx.DeleteSignInsBefore(ctx, base.Add(30*time.Second))
+		return err
+	})
+	if n != 1 || len(query(store.SignInFilter{})) != 2 {
+		t.Fatalf("retention deleted %d", n)
 	}
 }
