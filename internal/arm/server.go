@@ -91,7 +91,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) error {
 	c := &Call{Ctx: r.Context(), W: w, R: r, S: s}
-	caller, err := s.authenticate(r)
+	caller, err := s.Authenticate(r)
 	if err != nil {
 		return err
 	}
@@ -122,8 +122,9 @@ func apiVersion(r *http.Request) string {
 
 func (s *Server) authority() string { return "https://login.microsoftonline.com/" + s.Tenant }
 
-// authenticate verifies the bearer token and maps failures to ARM's 401s.
-func (s *Server) authenticate(r *http.Request) (*Caller, error) {
+// Authenticate verifies the bearer token and maps failures to ARM's 401s.
+// mimic's own API authenticates its callers with it too.
+func (s *Server) Authenticate(r *http.Request) (*Caller, error) {
 	authz := r.Header.Get("Authorization")
 	if authz == "" {
 		return nil, armerr.Unauthenticated("AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.", s.authority())
@@ -192,6 +193,12 @@ func (c *Call) AuthorizeWith(action string, scope resourceid.ID, attrs map[strin
 		return armerr.AuthorizationFailed(c.Caller.ClientID, c.Caller.ObjectID, action, scope.String())
 	}
 	return nil
+}
+
+// Authorize returns ARM's 403 unless caller may perform action at scope.
+func (s *Server) Authorize(ctx context.Context, caller *Caller, action string, scope resourceid.ID) error {
+	c := &Call{Ctx: ctx, S: s, Caller: caller}
+	return c.Authorize(action, scope)
 }
 
 func (c *Call) decide(action string, scope resourceid.ID, attrs map[string]string) (authz.Decision, error) {

@@ -47,6 +47,9 @@ keep all of it. Clients find the server through MIMIC_HOME/profile.json.`,
 	f.StringVar(&cfg.Store, "store", "", "store: a postgres:// URL or a SQLite file (default HOME/mimic.db)")
 	f.StringVar(&cfg.Listen, "listen", "127.0.0.1", "address to listen on")
 	f.IntVar(&cfg.Port, "port", 7443, "HTTPS port for ARM and the token issuer (0 picks a free port)")
+	f.IntVar(&cfg.ProxyPort, "proxy-port", 7480, "port of the intercepting proxy and the App Service identity endpoint (0 picks a free port)")
+	f.Float64Var(&cfg.IMDSRate, "imds-rate", 20, "IMDS requests per second allowed per VM")
+	f.IntVar(&cfg.IMDSConcurrency, "imds-concurrency", 5, "IMDS requests at once allowed per VM")
 	f.DurationVar(&cfg.ClientTokenLifetime, "client-token-lifetime", 3599*time.Second, "lifetime of client-credentials tokens")
 	f.DurationVar(&cfg.MITokenLifetime, "mi-token-lifetime", 24*time.Hour, "lifetime of managed identity tokens")
 	f.DurationVar(&cfg.KeyRotation, "key-rotation", 7*24*time.Hour, "how long a token-signing key signs before it is replaced")
@@ -66,13 +69,15 @@ func printWelcome(g *globals, srv *server.Server) {
 
   Resource Manager   %s
   Authority host     %s
+  Proxy              %s
   Tenant             %s
   Subscription       %s
   Operator client    %s  (secret in %s/profile.json)
   CA certificate     %s
 
-Connect with the operator's client secret, trusting the CA; 'mimic status' waits for this server.
+In a shell: eval "$(mimic env)" reaches mimic at Azure's real hostnames.
+Run a program as a compute resource: mimic run --as <vm|site|cluster> -- <command>
 Stop with Ctrl-C.
-`, verb, srv.Store.Backend(), p.Endpoints.ResourceManager, p.Endpoints.ActiveDirectory, p.TenantID, p.SubscriptionID,
+`, verb, srv.Store.Backend(), p.Endpoints.ResourceManager, p.Endpoints.ActiveDirectory, p.Endpoints.Proxy, p.TenantID, p.SubscriptionID,
 		p.Operator.ClientID, srv.Config.Home, p.CAFile)
 }

@@ -59,6 +59,8 @@ type Endpoints struct {
 	ResourceManagerAudience string `json:"resourceManagerAudience"`
 	// ActiveDirectory is the authority host, e.g. https://127.0.0.1:7443/.
 	ActiveDirectory string `json:"activeDirectory"`
+	// Proxy is the intercepting proxy, e.g. http://127.0.0.1:7480.
+	Proxy string `json:"proxy"`
 }
 
 // Profile is profile.json.

@@ -26,6 +26,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mimic-emu/mimic/internal/appservice"
 	"github.com/mimic-emu/mimic/internal/arm"
 	"github.com/mimic-emu/mimic/internal/arm/authorization"
 	"github.com/mimic-emu/mimic/internal/arm/compute"
@@ -38,14 +39,18 @@ import (
 	"github.com/mimic-emu/mimic/internal/arm/web"
 	"github.com/mimic-emu/mimic/internal/directory"
 	"github.com/mimic-emu/mimic/internal/home"
+	"github.com/mimic-emu/mimic/internal/imds"
 	"github.com/mimic-emu/mimic/internal/issuer"
 	"github.com/mimic-emu/mimic/internal/jwt"
+	"github.com/mimic-emu/mimic/internal/mimicapi"
 	"github.com/mimic-emu/mimic/internal/pki"
+	"github.com/mimic-emu/mimic/internal/proxy"
 	"github.com/mimic-emu/mimic/internal/rbac"
 	"github.com/mimic-emu/mimic/internal/signin"
 	"github.com/mimic-emu/mimic/internal/store"
 	"github.com/mimic-emu/mimic/internal/store/sqlstore"
 	"github.com/mimic-emu/mimic/internal/tokens"
+	"github.com/mimic-emu/mimic/internal/workload"
 )
 
 // Config is what `mimic up` is given.
@@ -58,6 +63,14 @@ type Config struct {
 	Listen string
 	// Port is the HTTPS port; 0 picks a free one.
 	Port int
+	// ProxyPort is the intercepting proxy's port, which also serves the
+	// App Service identity endpoint; 0 picks a free one.
+	ProxyPort int
+	// IMDSRate and IMDSConcurrency are each VM's IMDS limits.
+	IMDSRate        float64
+	IMDSConcurrency int
+	// RunTTL bounds the life of a `mimic run`.
+	RunTTL time.Duration
 	// ClientTokenLifetime is the lifetime of client-credentials tokens.
 	ClientTokenLifetime time.Duration
 	// MITokenLifetime is the lifetime of managed identity tokens.
@@ -86,6 +99,15 @@ func (c *Config) Defaults() {
 	if c.KeyRotation == 0 {
 		c.KeyRotation = 7 * 24 * time.Hour
 	}
+	if c.IMDSRate == 0 {
+		c.IMDSRate = 20
+	}
+	if c.IMDSConcurrency == 0 {
+		c.IMDSConcurrency = 5
+	}
+	if c.RunTTL == 0 {
+		c.RunTTL = 7 * 24 * time.Hour
+	}
 }
 
 // Server is a running mimic.
@@ -107,6 +129,11 @@ type Server struct {
 	http     *http.Server
 	listener net.Listener
 	instance string
+
+	mimicMux      *http.ServeMux
+	proxy         *proxy.Proxy
+	proxyHTTP     *http.Server
+	proxyListener net.Listener
 }
 
 // Open prepares a server: store, tenant, keys, engine and listener. It does
@@ -180,6 +207,13 @@ func (s *Server) init(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s port %d: %w", s.Config.Listen, s.Config.Port, err)
 	}
+	pl, err := net.Listen("tcp", net.JoinHostPort(s.Config.Listen, strconv.Itoa(s.Config.ProxyPort)))
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("listen on %s port %d for the proxy: %w", s.Config.Listen, s.Config.ProxyPort, err)
+	}
+	s.proxyListener = pl
+	s.initWorkloads(minter, minterTLS)
 	s.listener = tls.NewListener(ln, &tls.Config{GetCertificate: minterTLS.GetCertificate, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
 	s.http = &http.Server{
 		Handler:           s,
@@ -190,13 +224,69 @@ func (s *Server) init(ctx context.Context) error {
 	return s.writeProfile()
 }
 
+// initWorkloads builds the workload planes: IMDS, the App Service identity
+// endpoint, the proxy in front of them, and the runs API.
+func (s *Server) initWorkloads(minter *tokens.Minter, certs *pki.Minter) {
+	now := time.Now
+	runs := &workload.Runs{Store: s.Store, Now: now}
+	metadata := &imds.Server{Store: s.Store, Minter: minter, Signins: s.Signins, Now: now, Lifetime: s.Config.MITokenLifetime,
+		RatePerSecond: s.Config.IMDSRate, Concurrency: s.Config.IMDSConcurrency}
+	site := &appservice.Server{Store: s.Store, Runs: runs, Minter: minter, Signins: s.Signins, Now: now, Lifetime: s.Config.MITokenLifetime}
+	plain := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.URL.Hostname()
+		if host == "" {
+			host, _, _ = net.SplitHostPort(r.Host)
+		}
+		switch {
+		case host == proxy.IMDSHost:
+			metadata.ServeHTTP(w, r)
+		case strings.HasPrefix(r.URL.Path, appservice.Path):
+			site.ServeHTTP(w, r)
+		default:
+			http.Error(w, "mimic: this is the intercepting proxy and the App Service identity endpoint ("+appservice.Path+")", http.StatusNotFound)
+		}
+	})
+	s.proxy = &proxy.Proxy{Runs: runs, GetCertificate: certs.GetCertificate, Planes: s, Plain: plain, Self: s.isProxyAddr}
+	s.proxyHTTP = &http.Server{Handler: s.proxy, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(slog.Default().Handler(), slog.LevelDebug)}
+	s.mimicMux = http.NewServeMux()
+	s.mimicMux.HandleFunc("GET /mimic/health", s.serveHealth)
+	(&mimicapi.API{
+		ARM: s.arm, Store: s.Store, Runs: runs, Signins: s.Signins, RunTTL: s.Config.RunTTL, SubscriptionID: s.Tenant.SubscriptionID,
+		ProxyURL:         s.ProxyURL,
+		IdentityEndpoint: func() string { return s.ProxyURL() + appservice.Path },
+	}).Mount(s.mimicMux)
+}
+
 // URL is the server's HTTPS base URL, with a trailing slash.
 func (s *Server) URL() string {
+	return "https://" + net.JoinHostPort(s.host(), strconv.Itoa(s.listener.Addr().(*net.TCPAddr).Port)) + "/"
+}
+
+// ProxyURL is the proxy's URL, without a trailing slash.
+func (s *Server) ProxyURL() string {
+	return "http://" + net.JoinHostPort(s.host(), strconv.Itoa(s.proxyListener.Addr().(*net.TCPAddr).Port))
+}
+
+func (s *Server) host() string {
 	host := s.Config.Listen
 	if host == "0.0.0.0" || host == "::" || host == "" {
 		host = "127.0.0.1"
 	}
-	return "https://" + net.JoinHostPort(host, strconv.Itoa(s.listener.Addr().(*net.TCPAddr).Port)) + "/"
+	return host
+}
+
+// isProxyAddr reports whether host:port is the proxy's own address.
+func (s *Server) isProxyAddr(hostport string) bool {
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil || port != strconv.Itoa(s.proxyListener.Addr().(*net.TCPAddr).Port) {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && (ip.IsLoopback() || ip.Equal(s.proxyListener.Addr().(*net.TCPAddr).IP))
 }
 
 func (s *Server) writeProfile() error {
@@ -212,6 +302,7 @@ func (s *Server) writeProfile() error {
 			ResourceManager:         s.URL(),
 			ResourceManagerAudience: "https://management.azure.com/",
 			ActiveDirectory:         s.URL(),
+			Proxy:                   s.ProxyURL(),
 		},
 		CAFile:     caFile,
 		PID:        os.Getpid(),
@@ -227,10 +318,13 @@ func (s *Server) Serve(ctx context.Context) error {
 	go s.keys.Run(bg, time.Minute)
 	go s.authz.Run(bg, 2*time.Second)
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- s.http.Serve(s.listener) }()
+	go func() { errc <- s.proxyHTTP.Serve(s.proxyListener) }()
 	select {
 	case err := <-errc:
+		s.http.Close()
+		s.proxyHTTP.Close()
 		s.Signins.Close()
 		s.Store.Close()
 		return err
@@ -239,6 +333,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := s.http.Shutdown(shutdown)
+	if perr := s.proxyHTTP.Shutdown(shutdown); err == nil {
+		err = perr
+	}
+	s.proxy.Close()
 	if lerr := s.Signins.Close(); err == nil {
 		err = lerr
 	}
@@ -254,6 +352,7 @@ func (s *Server) Serve(ctx context.Context) error {
 // Close releases the server without serving (for errors after Open).
 func (s *Server) Close() error {
 	s.listener.Close()
+	s.proxyListener.Close()
 	s.Signins.Close()
 	return s.Store.Close()
 }
@@ -283,18 +382,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "subscriptions", "providers", "tenants":
 		s.arm.ServeHTTP(w, r)
 	case "mimic":
-		s.serveMimic(w, r)
+		s.mimicMux.ServeHTTP(w, r)
 	default:
 		s.issuer.ServeHTTP(w, r)
 	}
 }
 
-// serveMimic serves mimic's own endpoints.
-func (s *Server) serveMimic(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/mimic/health" || r.Method != http.MethodGet {
-		http.NotFound(w, r)
-		return
-	}
+// serveHealth answers `mimic status`.
+func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(map[string]string{
 		"status":     "ok",

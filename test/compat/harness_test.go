@@ -94,7 +94,7 @@ func runMain(m *testing.M) (int, error) {
 // Start runs `mimic up` in home on a free port and waits until it answers.
 func Start(bin, home string, extra ...string) (*Env, error) {
 	e := &Env{Home: home, Binary: bin}
-	args := append([]string{"up", "--home", home, "--port", "0"}, extra...)
+	args := append([]string{"up", "--home", home, "--port", "0", "--proxy-port", "0"}, extra...)
 	e.cmd = exec.Command(bin, args...)
 	logf, err := os.Create(home + ".log")
 	if err != nil {
