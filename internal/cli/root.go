@@ -46,7 +46,8 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&g.home, "home", "", "mimic home directory (default $MIMIC_HOME or ~/.mimic)")
-	root.AddCommand(newUpCmd(g), newStatusCmd(g), newEnvCmd(g))
+	root.AddCommand(newUpCmd(g), newStatusCmd(g), newEnvCmd(g), newRunCmd(g), newLogsCmd(g))
+	root.AddCommand(newAKSCmd(g))
 	return root
 }
 
@@ -62,8 +63,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintln(stderr, "ERROR:", err)
 	var ee *ExitError
+	if !errors.As(err, &ee) || ee.Err != errSilent {
+		fmt.Fprintln(stderr, "ERROR:", err)
+	}
 	if errors.As(err, &ee) {
 		return ee.Code
 	}

@@ -42,6 +42,7 @@ type Profile struct {
 		ResourceManager         string `json:"resourceManager"`
 		ResourceManagerAudience string `json:"resourceManagerAudience"`
 		ActiveDirectory         string `json:"activeDirectory"`
+		Proxy                   string `json:"proxy"`
 	} `json:"endpoints"`
 	CAFile string `json:"caFile"`
 }
@@ -56,6 +57,9 @@ type Env struct {
 }
 
 var env *Env
+
+// probeGo is the built Go probe (probe/main.go).
+var probeGo string
 
 func TestMain(m *testing.M) {
 	code, err := runMain(m)
@@ -78,6 +82,12 @@ func runMain(m *testing.M) (int, error) {
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		return 0, fmt.Errorf("build mimic: %w", err)
+	}
+	probeGo = filepath.Join(dir, "probe-go")
+	pb := exec.Command("go", "build", "-o", probeGo, "./probe")
+	pb.Stdout, pb.Stderr = os.Stderr, os.Stderr
+	if err := pb.Run(); err != nil {
+		return 0, fmt.Errorf("build the Go probe: %w", err)
 	}
 	e, err := Start(bin, filepath.Join(dir, "home"))
 	if err != nil {

@@ -1,0 +1,471 @@
+package compat
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/appservice/armappservice/v4"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v6"
+)
+
+// A probe is one language's probe program: an ordinary program using that
+// language's Azure SDK (see probe/main.go and test/clients).
+type probe struct {
+	lang string
+	argv []string
+}
+
+// probes returns the probe of every language; a missing runtime or SDK
+// skips, or fails under MIMIC_STRICT=1.
+func probes(t *testing.T) []probe {
+	t.Helper()
+	out := []probe{{"go", []string{probeGo}}}
+	py, _ := filepath.Abs("../clients/python/probe.py")
+	if _, err := os.Stat("/usr/bin/python3"); err != nil {
+		missing(t, "/usr/bin/python3 is not installed")
+	} else if err := exec.Command("/usr/bin/python3", "-c", "import azure.identity, azure.keyvault.secrets, azure.storage.blob, azure.mgmt.resource").Run(); err != nil {
+		missing(t, "Debian's python3-azure is not installed (apt-get install python3-azure)")
+	} else {
+		out = append(out, probe{"python", []string{"/usr/bin/python3", py}})
+	}
+	js, _ := filepath.Abs("../clients/node/probe.js")
+	if _, err := os.Stat("../clients/node/node_modules/@azure/identity"); err != nil {
+		missing(t, "npm packages are not installed in test/clients/node (npm ci)")
+	} else {
+		out = append(out, probe{"node", []string{"node", js}})
+	}
+	return out
+}
+
+func missing(t *testing.T, why string) {
+	t.Helper()
+	if os.Getenv("MIMIC_STRICT") == "1" {
+		t.Fatalf("MIMIC_STRICT=1 and %s", why)
+	}
+	t.Logf("skipping a language: %s", why)
+}
+
+// result is what a probe printed.
+type result map[string]any
+
+func (r result) ok() bool            { return r["ok"] == true }
+func (r result) str(k string) string { s, _ := r[k].(string); return s }
+
+// runAs runs a probe under `mimic run --as compute` with extra mimic
+// flags and extra environment, and parses its output.
+func runAs(t *testing.T, compute string, p probe, env []string, mimicFlags []string, args ...string) result {
+	t.Helper()
+	cmdArgs := append([]string{"run", "--home", env0().Home, "--as", compute}, mimicFlags...)
+	cmdArgs = append(append(cmdArgs, "--"), append(p.argv, args...)...)
+	cmd := exec.CommandContext(ctx(t), env0().Binary, cmdArgs...)
+	cmd.Env = append(cleanEnv(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s probe under mimic run --as %s: %v\nstdout: %s\nstderr: %s", p.lang, compute, err, stdout.String(), stderr.String())
+	}
+	var r result
+	if err := json.Unmarshal(bytes.TrimSpace(lastLine(stdout.Bytes())), &r); err != nil {
+		t.Fatalf("%s probe printed %q (stderr %s): %v", p.lang, stdout.String(), stderr.String(), err)
+	}
+	return r
+}
+
+func lastLine(b []byte) []byte {
+	b = bytes.TrimSpace(b)
+	if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
+		return b[i+1:]
+	}
+	return b
+}
+
+// cleanEnv is the test process's environment without proxies or
+// credentials, as a fresh shell would be.
+func cleanEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "AZURE_") || strings.HasSuffix(strings.ToLower(k), "_proxy") || k == "MIMIC_HOME" {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+// env0 is the shared server (tests that swap env restore it).
+func env0() *Env { return env }
+
+// tokenClaims decodes the token a probe returned.
+func tokenClaims(t *testing.T, r result) map[string]any {
+	t.Helper()
+	if !r.ok() {
+		t.Fatalf("probe failed: %v", r)
+	}
+	return claimsOf(t, r.str("token"))
+}
+
+// newSite creates a site of a kind with an identity and app settings.
+func newSite(t *testing.T, rg, name, kind string, identity *armappservice.ManagedServiceIdentity, settings map[string]string) armappservice.Site {
+	t.Helper()
+	site := createSite(t, rg, name, armappservice.Site{Location: to.Ptr("westeurope"), Kind: to.Ptr(kind), Identity: identity})
+	if settings != nil {
+		props := map[string]*string{}
+		for k, v := range settings {
+			props[k] = to.Ptr(v)
+		}
+		_, err := webApps(t).UpdateApplicationSettings(ctx(t), rg, name, armappservice.StringDictionary{Properties: props}, nil)
+		must(t, err)
+	}
+	return site
+}
+
+func TestVMWithTwoUserAssignedIdentities(t *testing.T) {
+	rg := newGroup(t, "rg-wvm2", nil)
+	a, b := newIdentity(t, rg, "id-wa"), newIdentity(t, rg, "id-wb")
+	vm := createVM(t, rg, uniq(t, "vm2id"), &armcompute.VirtualMachineIdentity{
+		Type: to.Ptr(armcompute.ResourceIdentityTypeUserAssigned), UserAssignedIdentities: uaiMap(*a.ID, *b.ID),
+	})
+	for _, p := range probes(t) {
+		t.Run(p.lang, func(t *testing.T) {
+			for _, cred := range []string{"default", "managed"} {
+				r := runAs(t, *vm.Name, p, nil, nil, "token", "--credential", cred)
+				// Go passes IMDS's message on; Python and Node replace it
+				// with their own "not assigned" wording.
+				if r.ok() || p.lang == "go" && !strings.Contains(r.str("error"), "Multiple user assigned identities exist") {
+					t.Errorf("%s credential without a client id: %v", cred, r)
+				}
+			}
+			c := tokenClaims(t, runAs(t, *vm.Name, p, nil, nil, "token", "--credential", "managed", "--client-id", *b.Properties.ClientID))
+			checkMIClaims(t, c, *b.Properties.PrincipalID, *b.Properties.ClientID, *b.ID, *vm.ID, "https://management.azure.com")
+			// DefaultAzureCredential picks the identity named by AZURE_CLIENT_ID.
+			c = tokenClaims(t, runAs(t, *vm.Name, p, []string{"AZURE_CLIENT_ID=" + *a.Properties.ClientID}, []string{"--keep-env"},
+				"token", "--credential", "default", "--scope", "https://vault.azure.net/.default"))
+			checkMIClaims(t, c, *a.Properties.PrincipalID, *a.Properties.ClientID, *a.ID, *vm.ID, "https://vault.azure.net")
+		})
+	}
+}
+
+// checkMIClaims checks a managed identity token against the identity.
+func checkMIClaims(t *testing.T, c map[string]any, oid, appid, mirid, azrid, aud string) {
+	t.Helper()
+	want := map[string]string{"oid": oid, "sub": oid, "appid": appid, "tid": env.Profile.TenantID, "idtyp": "app", "ver": "1.0",
+		"iss": "https://sts.windows.net/" + env.Profile.TenantID + "/", "aud": aud, "appidacr": "2"}
+	for k, v := range want {
+		if got, _ := c[k].(string); got != v {
+			t.Errorf("claim %s = %q, want %q", k, got, v)
+		}
+	}
+	if got, _ := c["xms_mirid"].(string); !strings.EqualFold(got, mirid) {
+		t.Errorf("xms_mirid = %q, want %q", got, mirid)
+	}
+	if got, _ := c["xms_az_rid"].(string); azrid != "" && !strings.EqualFold(got, azrid) || azrid == "" && got != "" {
+		t.Errorf("xms_az_rid = %q, want %q", got, azrid)
+	}
+}
+
+func TestVMWithSystemAssignedIdentity(t *testing.T) {
+	rg := newGroup(t, "rg-wsys", nil)
+	vm := createVM(t, rg, uniq(t, "vmsys"), &armcompute.VirtualMachineIdentity{Type: to.Ptr(armcompute.ResourceIdentityTypeSystemAssigned)})
+	for _, p := range probes(t) {
+		t.Run(p.lang, func(t *testing.T) {
+			for _, cred := range []string{"default", "managed"} {
+				c := tokenClaims(t, runAs(t, *vm.Name, p, nil, nil, "token", "--credential", cred))
+				if c["oid"] != *vm.Identity.PrincipalID || !strings.EqualFold(c["xms_mirid"].(string), *vm.ID) || c["xms_az_rid"] != nil {
+					t.Errorf("%s: claims %v", cred, c)
+				}
+			}
+		})
+	}
+}
+
+func TestAppServiceIdentities(t *testing.T) {
+	rg := newGroup(t, "rg-wapp", nil)
+	u := newIdentity(t, rg, "app-ua")
+	site := newSite(t, rg, uniq(t, "web"), "app", &armappservice.ManagedServiceIdentity{
+		Type:                   to.Ptr(armappservice.ManagedServiceIdentityTypeSystemAssignedUserAssigned),
+		UserAssignedIdentities: map[string]*armappservice.UserAssignedIdentity{*u.ID: {}},
+	}, nil)
+	withSetting := newSite(t, rg, uniq(t, "websetting"), "app", &armappservice.ManagedServiceIdentity{
+		Type:                   to.Ptr(armappservice.ManagedServiceIdentityTypeSystemAssignedUserAssigned),
+		UserAssignedIdentities: map[string]*armappservice.UserAssignedIdentity{*u.ID: {}},
+	}, map[string]string{"AZURE_CLIENT_ID": *u.Properties.ClientID})
+	for _, p := range probes(t) {
+		t.Run(p.lang, func(t *testing.T) {
+			// No selector: the system-assigned identity wins.
+			for _, cred := range []string{"default", "managed"} {
+				c := tokenClaims(t, runAs(t, *site.Name, p, nil, nil, "token", "--credential", cred))
+				if c["oid"] != *site.Identity.PrincipalID {
+					t.Errorf("%s: oid %v, want the system-assigned %s", cred, c["oid"], *site.Identity.PrincipalID)
+				}
+			}
+			c := tokenClaims(t, runAs(t, *site.Name, p, nil, nil, "token", "--credential", "managed", "--client-id", *u.Properties.ClientID))
+			checkMIClaims(t, c, *u.Properties.PrincipalID, *u.Properties.ClientID, *u.ID, *site.ID, "https://management.azure.com")
+			// The app setting AZURE_CLIENT_ID reaches the code and selects the user-assigned identity.
+			c = tokenClaims(t, runAs(t, *withSetting.Name, p, nil, nil, "token", "--credential", "default"))
+			checkMIClaims(t, c, *u.Properties.PrincipalID, *u.Properties.ClientID, *u.ID, *withSetting.ID, "https://management.azure.com")
+		})
+	}
+}
+
+func TestFunctionAppIdentity(t *testing.T) {
+	rg := newGroup(t, "rg-wfunc", nil)
+	u := newIdentity(t, rg, "func-ua")
+	fn := newSite(t, rg, uniq(t, "func"), "functionapp,linux", &armappservice.ManagedServiceIdentity{
+		Type:                   to.Ptr(armappservice.ManagedServiceIdentityTypeUserAssigned),
+		UserAssignedIdentities: map[string]*armappservice.UserAssignedIdentity{*u.ID: {}},
+	}, map[string]string{"AZURE_CLIENT_ID": *u.Properties.ClientID, "FUNCTIONS_WORKER_RUNTIME": "python"})
+	for _, p := range probes(t) {
+		t.Run(p.lang, func(t *testing.T) {
+			c := tokenClaims(t, runAs(t, *fn.Name, p, nil, nil, "token", "--credential", "default"))
+			checkMIClaims(t, c, *u.Properties.PrincipalID, *u.Properties.ClientID, *u.ID, *fn.ID, "https://management.azure.com")
+			// Without a selector and without a system identity, App Service refuses.
+			r := runAs(t, *fn.Name, p, nil, nil, "token", "--credential", "managed")
+			if r.ok() {
+				t.Errorf("managed identity without a client id on a user-assigned-only function app succeeded: %v", r)
+			}
+		})
+	}
+}
+
+// shellRun runs a shell script under `mimic run --as compute`.
+func shellRun(t *testing.T, compute, script string) string {
+	t.Helper()
+	cmd := exec.CommandContext(ctx(t), env.Binary, "run", "--home", env.Home, "--as", compute, "--", "sh", "-c", script)
+	cmd.Env = cleanEnv()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("mimic run --as %s -- sh -c %q: %v\n%s", compute, script, err, out)
+	}
+	return string(out)
+}
+
+const imdsURL = "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://vault.azure.net"
+
+func TestIMDSProtocol(t *testing.T) {
+	rg := newGroup(t, "rg-imds", map[string]*string{"env": to.Ptr("dev")})
+	a := newIdentity(t, rg, "imds-a")
+	vm := createVM(t, rg, uniq(t, "vmimds"), &armcompute.VirtualMachineIdentity{
+		Type: to.Ptr(armcompute.ResourceIdentityTypeUserAssigned), UserAssignedIdentities: uaiMap(*a.ID),
+	})
+	other := newIdentity(t, rg, "imds-other")
+	curl := "curl -s -w ' %{http_code}' "
+	out := shellRun(t, *vm.Name, curl+"'"+imdsURL+"'")
+	if !strings.Contains(out, "Required metadata header not specified") || !strings.HasSuffix(out, " 400") {
+		t.Errorf("without Metadata: %s", out)
+	}
+	out = shellRun(t, *vm.Name, curl+"-H Metadata:true -H 'X-Forwarded-For: 10.0.0.1' '"+imdsURL+"'")
+	if !strings.HasSuffix(out, " 400") || !strings.Contains(out, "X-Forwarded-For") {
+		t.Errorf("with X-Forwarded-For: %s", out)
+	}
+	out = shellRun(t, *vm.Name, curl+"-H Metadata:true '"+imdsURL+"&client_id="+*other.Properties.ClientID+"'")
+	if !strings.Contains(out, "Identity not found") || !strings.HasSuffix(out, " 400") {
+		t.Errorf("an identity of another VM: %s", out)
+	}
+	// Tokens are cached per identity and resource.
+	out = shellRun(t, *vm.Name, "for i in 1 2; do curl -s -H Metadata:true '"+imdsURL+"'; echo; done")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("two requests printed %q", out)
+	}
+	var first, second map[string]string
+	must(t, json.Unmarshal([]byte(lines[0]), &first))
+	must(t, json.Unmarshal([]byte(lines[1]), &second))
+	if first["access_token"] == "" || first["access_token"] != second["access_token"] || first["resource"] != "https://vault.azure.net" {
+		t.Errorf("not cached: %v / %v", first, second)
+	}
+	if exp := first["expires_in"]; len(exp) < 5 || exp[0] != '8' {
+		t.Errorf("expires_in %q, want about a day (86399)", exp)
+	}
+	out = shellRun(t, *vm.Name, "curl -s -H Metadata:true 'http://169.254.169.254/metadata/instance?api-version=2021-02-01'")
+	var inst struct{ Compute map[string]any }
+	must(t, json.Unmarshal([]byte(out), &inst))
+	if !strings.EqualFold(inst.Compute["resourceId"].(string), *vm.ID) || inst.Compute["name"] != *vm.Name || inst.Compute["resourceGroupName"] != rg || inst.Compute["subscriptionId"] != sub() {
+		t.Errorf("instance metadata %v", inst.Compute)
+	}
+}
+
+func TestIMDSRateLimit(t *testing.T) {
+	other, err := Start(env.Binary, filepath.Join(t.TempDir(), "home"), "--imds-rate", "1", "--imds-concurrency", "5")
+	must(t, err)
+	defer other.Stop()
+	saved := env
+	env = other
+	defer func() { env = saved }()
+	rg := newGroup(t, "rg-limit", nil)
+	vm := createVM(t, rg, "vmlimit", &armcompute.VirtualMachineIdentity{Type: to.Ptr(armcompute.ResourceIdentityTypeSystemAssigned)})
+	out := shellRun(t, *vm.Name, "for i in 1 2 3 4 5; do curl -s -o /dev/null -w '%{http_code} ' -H Metadata:true '"+imdsURL+"'; done")
+	codes := strings.Fields(out)
+	if len(codes) != 5 || codes[0] != "200" || !strings.Contains(out, "429") {
+		t.Fatalf("five requests at 1/s: %q, want 200 then 429s", out)
+	}
+}
+
+func TestWorkloadIsolation(t *testing.T) {
+	rg := newGroup(t, "rg-iso", nil)
+	a := newIdentity(t, rg, "iso-a")
+	vm := createVM(t, rg, uniq(t, "vmiso"), &armcompute.VirtualMachineIdentity{
+		Type: to.Ptr(armcompute.ResourceIdentityTypeUserAssigned), UserAssignedIdentities: uaiMap(*a.ID),
+	})
+	site := newSite(t, rg, uniq(t, "webiso"), "app", &armappservice.ManagedServiceIdentity{Type: to.Ptr(armappservice.ManagedServiceIdentityTypeSystemAssigned)}, nil)
+
+	// An operator shell (no run credentials) gets no IMDS token.
+	cmd := exec.CommandContext(ctx(t), "curl", "-s", "-w", " %{http_code}", "-x", env.Profile.Endpoints.Proxy, "-H", "Metadata:true", imdsURL)
+	out, err := cmd.CombinedOutput()
+	must(t, err)
+	if !strings.HasSuffix(string(out), " 400") || !strings.Contains(string(out), "mimic run --as") {
+		t.Errorf("operator shell asking IMDS: %s", out)
+	}
+	// Made-up proxy credentials: 407.
+	cmd = exec.CommandContext(ctx(t), "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-x", strings.Replace(env.Profile.Endpoints.Proxy, "http://", "http://run:forged@", 1), "-H", "Metadata:true", imdsURL)
+	out, err = cmd.CombinedOutput()
+	must(t, err)
+	if string(out) != "407" {
+		t.Errorf("forged proxy credentials: %s", out)
+	}
+	// A run's identity header is worth nothing once the run is over, and a
+	// VM's run gets nothing from the App Service endpoint.
+	header := strings.TrimSpace(shellRun(t, *site.Name, "echo $IDENTITY_HEADER"))
+	endpoint := strings.TrimSpace(shellRun(t, *site.Name, "echo $IDENTITY_ENDPOINT"))
+	cmd = exec.CommandContext(ctx(t), "curl", "-s", "-w", " %{http_code}", "-H", "X-IDENTITY-HEADER: "+header, endpoint+"?api-version=2019-08-01&resource=https://vault.azure.net")
+	out, err = cmd.CombinedOutput()
+	must(t, err)
+	if !strings.HasSuffix(string(out), " 401") {
+		t.Errorf("the header of a finished run: %s", out)
+	}
+	out2 := shellRun(t, *vm.Name, fmt.Sprintf("curl -s -w ' %%{http_code}' -H 'X-IDENTITY-HEADER: x' '%s?api-version=2019-08-01&resource=https://vault.azure.net'", endpoint))
+	if !strings.HasSuffix(out2, " 401") {
+		t.Errorf("a VM run calling the App Service endpoint: %s", out2)
+	}
+	// One VM's run cannot get another VM's identity through its own IMDS.
+	var vm2 armcompute.VirtualMachine
+	other := newIdentity(t, rg, "iso-b")
+	vm2 = createVM(t, rg, uniq(t, "vmiso2"), &armcompute.VirtualMachineIdentity{
+		Type: to.Ptr(armcompute.ResourceIdentityTypeUserAssigned), UserAssignedIdentities: uaiMap(*other.ID),
+	})
+	out3 := shellRun(t, *vm.Name, "curl -s -H Metadata:true '"+imdsURL+"&msi_res_id="+*other.ID+"'")
+	if !strings.Contains(out3, "Identity not found") {
+		t.Errorf("vm1 asking for vm2's identity: %s", out3)
+	}
+	_ = vm2
+}
+
+func TestRunErrors(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--as", "no-such-compute", "--", "true"}, "No virtual machine, web app, function app or AKS cluster is named 'no-such-compute'"},
+		{[]string{"run", "--", "true"}, "--as is required"},
+	}
+	for _, tc := range cases {
+		cmd := exec.CommandContext(ctx(t), env.Binary, append([]string{"--home", env.Home}, tc.args...)...)
+		cmd.Env = cleanEnv()
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), tc.want) {
+			t.Errorf("mimic %v: %v %s; want an error containing %q", tc.args, err, out, tc.want)
+		}
+	}
+	// The program's exit status is passed on.
+	rg := newGroup(t, "rg-exit", nil)
+	vm := createVM(t, rg, uniq(t, "vmexit"), nil)
+	cmd := exec.CommandContext(ctx(t), env.Binary, "run", "--home", env.Home, "--as", *vm.Name, "--", "sh", "-c", "exit 7")
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 7 {
+		t.Errorf("exit status: %v", err)
+	}
+}
+
+func TestSignInLog(t *testing.T) {
+	rg := newGroup(t, "rg-log", nil)
+	a := newIdentity(t, rg, "log-a")
+	vm := createVM(t, rg, uniq(t, "vmlog"), &armcompute.VirtualMachineIdentity{
+		Type: to.Ptr(armcompute.ResourceIdentityTypeUserAssigned), UserAssignedIdentities: uaiMap(*a.ID),
+	})
+	shellRun(t, *vm.Name, "curl -s -H Metadata:true '"+imdsURL+"' >/dev/null; curl -s -H Metadata:true '"+imdsURL+"&client_id=00000000-0000-0000-0000-000000000001' >/dev/null")
+	cmd := exec.CommandContext(ctx(t), env.Binary, "logs", "signins", "--home", env.Home, "--compute", *vm.Name, "-o", "json")
+	cmd.Env = cleanEnv()
+	out, err := cmd.Output()
+	must(t, err)
+	var entries []map[string]any
+	must(t, json.Unmarshal(out, &entries))
+	var ok, refused bool
+	for _, e := range entries {
+		if e["endpoint"] != "imds" || !strings.EqualFold(e["compute"].(string), *vm.ID) {
+			t.Errorf("entry %v", e)
+		}
+		if e["result"] == "success" && strings.EqualFold(e["identity"].(string), *a.ID) && e["audience"] == "https://vault.azure.net" && e["principalId"] == *a.Properties.PrincipalID {
+			ok = true
+		}
+		if e["result"] == "failure" && e["errorCode"] == "invalid_request" {
+			refused = true
+		}
+	}
+	if !ok || !refused {
+		t.Fatalf("sign-in log for %s: %s", *vm.Name, out)
+	}
+	table := exec.CommandContext(ctx(t), env.Binary, "logs", "signins", "--home", env.Home, "--identity", "log-a", "--since", "1h")
+	table.Env = cleanEnv()
+	tout, err := table.Output()
+	must(t, err)
+	if !strings.Contains(string(tout), "imds") || !strings.Contains(string(tout), *vm.Name) || !strings.Contains(string(tout), "success") {
+		t.Fatalf("table: %s", tout)
+	}
+}
+
+// TestOperatorShell: after eval "$(mimic env)", unmodified programs reach
+// mimic at Azure's real hostnames with the operator's credentials, and get
+// no managed identity tokens.
+func TestOperatorShell(t *testing.T) {
+	cmd := exec.CommandContext(ctx(t), env.Binary, "env", "--home", env.Home, "-o", "json")
+	out, err := cmd.Output()
+	must(t, err)
+	var vars map[string]string
+	must(t, json.Unmarshal(out, &vars))
+	shell := cleanEnv()
+	for k, v := range vars {
+		shell = append(shell, k+"="+v)
+	}
+	rg := newGroup(t, "rg-opshell", nil)
+	for _, p := range probes(t) {
+		t.Run(p.lang, func(t *testing.T) {
+			run := func(args ...string) result {
+				c := exec.CommandContext(ctx(t), p.argv[0], append(p.argv[1:], args...)...)
+				c.Env = shell
+				var stdout, stderr bytes.Buffer
+				c.Stdout, c.Stderr = &stdout, &stderr
+				if err := c.Run(); err != nil {
+					t.Fatalf("%v: %v\n%s\n%s", args, err, stdout.String(), stderr.String())
+				}
+				var r result
+				if err := json.Unmarshal(lastLine(stdout.Bytes()), &r); err != nil {
+					t.Fatalf("%v printed %q: %v (stderr %s)", args, stdout.String(), err, stderr.String())
+				}
+				return r
+			}
+			c := tokenClaims(t, run("token", "--credential", "default"))
+			if c["oid"] != env.Profile.Operator.ObjectID || c["appid"] != env.Profile.Operator.ClientID {
+				t.Errorf("operator token claims %v", c)
+			}
+			r := run("groups", "--subscription", sub(), "--credential", "default")
+			groups, _ := r["groups"].([]any)
+			found := false
+			for _, g := range groups {
+				found = found || g == rg
+			}
+			if !r.ok() || !found {
+				t.Errorf("groups through management.azure.com: %v", r)
+			}
+			if r := run("token", "--credential", "managed"); r.ok() {
+				t.Errorf("an operator shell got a managed identity token: %v", r)
+			}
+		})
+	}
+}
