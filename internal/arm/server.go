@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -68,6 +69,35 @@ type Server struct {
 	Minter *tokens.Minter
 	// MITokenLifetime is the lifetime of managed identity tokens.
 	MITokenLifetime time.Duration
+	// Generation counts committed ARM writes in this process; caches of
+	// derived state (which identity a VM's IMDS hands out) compare it.
+	// Writes by other replicas advance it through WatchRevision.
+	Generation atomic.Int64
+}
+
+// RevisionTopic is the store revision every ARM write bumps.
+const RevisionTopic = "arm"
+
+// WatchRevision advances Generation when another replica writes, polling
+// the store's revision until ctx ends.
+func (s *Server) WatchRevision(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var last int64 = -1
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			rev, err := s.Store.Revision(ctx, RevisionTopic)
+			if err == nil && rev != last {
+				if last != -1 {
+					s.Generation.Add(1)
+				}
+				last = rev
+			}
+		}
+	}
 }
 
 // ServeHTTP implements http.Handler.
@@ -412,8 +442,15 @@ func (c *Call) Update(fn func() error) error {
 	err := c.S.Store.Update(c.Ctx, func(tx store.Tx) error {
 		c.Tx = tx
 		defer func() { c.Tx = nil }()
-		return fn()
+		if err := fn(); err != nil {
+			return err
+		}
+		_, err := tx.Bump(c.Ctx, RevisionTopic)
+		return err
 	})
+	if err == nil {
+		c.S.Generation.Add(1)
+	}
 	if err == nil && c.rbacChanged {
 		c.S.Authz.Changed()
 	}

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 func newUpCmd(g *globals) *cobra.Command {
 	var cfg server.Config
+	var issuerJWKS []string
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Run mimic in the foreground",
@@ -31,6 +33,9 @@ keep all of it. Clients find the server through MIMIC_HOME/profile.json.`,
 				return err
 			}
 			cfg.Home = dir
+			if cfg.OIDCIssuerJWKS, err = parseIssuerJWKS(issuerJWKS); err != nil {
+				return err
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			srv, err := server.Open(ctx, cfg)
@@ -48,15 +53,30 @@ keep all of it. Clients find the server through MIMIC_HOME/profile.json.`,
 	f.StringVar(&cfg.Listen, "listen", "127.0.0.1", "address to listen on")
 	f.IntVar(&cfg.Port, "port", 7443, "HTTPS port for ARM and the token issuer (0 picks a free port)")
 	f.IntVar(&cfg.ProxyPort, "proxy-port", 7480, "port of the intercepting proxy and the App Service identity endpoint (0 picks a free port)")
-	f.Float64Var(&cfg.IMDSRate, "imds-rate", 20, "IMDS requests per second allowed per VM")
-	f.IntVar(&cfg.IMDSConcurrency, "imds-concurrency", 5, "IMDS requests at once allowed per VM")
+	f.Float64Var(&cfg.IMDSRate, "imds-rate", 20, "IMDS requests per second allowed per VM (0: no limit)")
+	f.IntVar(&cfg.IMDSConcurrency, "imds-concurrency", 5, "IMDS requests at once allowed per VM (0: no limit)")
 	f.DurationVar(&cfg.ClientTokenLifetime, "client-token-lifetime", 3599*time.Second, "lifetime of client-credentials tokens")
 	f.DurationVar(&cfg.MITokenLifetime, "mi-token-lifetime", 24*time.Hour, "lifetime of managed identity tokens")
 	f.DurationVar(&cfg.KeyRotation, "key-rotation", 7*24*time.Hour, "how long a token-signing key signs before it is replaced")
 	f.BoolVar(&cfg.StrictRevocation, "strict-revocation", false, "refuse tokens of deleted identities at once (Azure honours them until they expire)")
 	f.DurationVar(&cfg.TokenLeeway, "token-leeway", 5*time.Minute, "clock skew allowed when checking a token's expiry")
 	f.DurationVar(&cfg.PropagationDelay, "rbac-propagation-delay", 0, "delay before role assignment changes take effect, as in Azure")
+	f.StringArrayVar(&issuerJWKS, "oidc-issuer-jwks", nil, "ISSUER=PATH: trust the keys in the JWKS file PATH for the OIDC issuer ISSUER (exact URL) instead of fetching them; repeatable")
 	return cmd
+}
+
+// parseIssuerJWKS reads --oidc-issuer-jwks values: ISSUER=PATH, where
+// ISSUER is an https URL.
+func parseIssuerJWKS(values []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, v := range values {
+		iss, path, ok := strings.Cut(v, "=")
+		if !ok || !strings.HasPrefix(iss, "https://") || path == "" {
+			return nil, fmt.Errorf("--oidc-issuer-jwks %q: use ISSUER=PATH, such as https://token.actions.githubusercontent.com=./github-jwks.json", v)
+		}
+		out[iss] = path
+	}
+	return out, nil
 }
 
 func printWelcome(g *globals, srv *server.Server) {

@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mimic-emu/mimic/internal/arm"
@@ -49,8 +50,31 @@ type Server struct {
 	RatePerSecond float64
 	Concurrency   int
 
-	cache  tokenCache
-	limits sync.Map // compute key → *limiter
+	// Generation advances whenever ARM state changes; decisions cached
+	// under an older generation are not reused.
+	Generation func() int64
+
+	cache         tokenCache
+	decisions     sync.Map // decisionKey → decision
+	decisionCount atomic.Int64
+	limits        sync.Map // compute key → *limiter
+}
+
+// decisionKey names a cached answer: the run's compute, the selector and
+// the resource.
+type decisionKey struct {
+	compute  string
+	sel      mitoken.Selector
+	resource string
+}
+
+// decision is a cached answer: the identity chosen and its token, valid
+// while ARM state is unchanged.
+type decision struct {
+	gen   int64
+	vmID  string
+	ident *mitoken.Identity
+	tok   tokens.Token
 }
 
 // refreshBefore is how close to expiry a cached token is replaced.
@@ -61,6 +85,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimSuffix(strings.ToLower(r.URL.Path), "/")
 	switch path {
 	case "/metadata/identity/oauth2/token":
+		if s.cached(w, r) {
+			return
+		}
 		s.limited(w, r, s.token)
 	case "/metadata/instance", "/metadata/instance/compute":
 		s.limited(w, r, s.instance)
@@ -149,20 +176,57 @@ func (v *vm) identityDoc() arm.Doc {
 	}}
 }
 
-func (s *Server) token(w http.ResponseWriter, r *http.Request, v *vm) {
+// query is a token request's parameters.
+func query(r *http.Request) (apiVersion, resource string, sel mitoken.Selector) {
 	q := r.URL.Query()
-	if q.Get("api-version") == "" {
+	sel = mitoken.Selector{ClientID: q.Get("client_id"), ObjectID: q.Get("object_id"), ResourceID: q.Get("msi_res_id")}
+	if sel.ResourceID == "" {
+		sel.ResourceID = q.Get("mi_res_id")
+	}
+	return q.Get("api-version"), q.Get("resource"), sel
+}
+
+// cached answers a token request from a decision made under the current
+// ARM generation, without touching the store. It reports false when the
+// request needs the full path.
+func (s *Server) cached(w http.ResponseWriter, r *http.Request) bool {
+	run := workload.RunFrom(r.Context())
+	if run == nil || r.Header.Get("X-Forwarded-For") != "" || !strings.EqualFold(r.Header.Get("Metadata"), "true") {
+		return false
+	}
+	apiVersion, resource, sel := query(r)
+	if apiVersion == "" || resource == "" {
+		return false
+	}
+	v, ok := s.decisions.Load(decisionKey{compute: strings.ToLower(run.ComputeID), sel: sel, resource: resource})
+	if !ok {
+		return false
+	}
+	d := v.(decision)
+	now := s.Now()
+	if d.gen != s.Generation() || d.tok.ExpiresOn.Sub(now) < refreshBefore {
+		return false
+	}
+	release, ok := s.limiter(d.vmID).acquire(now)
+	if !ok {
+		tooMany(w)
+		return true
+	}
+	defer release()
+	writeJSON(w, http.StatusOK, mitoken.Response(d.tok, d.ident.Principal.ClientID, now))
+	return true
+}
+
+func (s *Server) token(w http.ResponseWriter, r *http.Request, v *vm) {
+	gen := s.Generation()
+	apiVersion, resource, sel := query(r)
+	if apiVersion == "" {
 		s.refuse(w, v, "", badRequest("invalid_request", "Required query variable 'api-version' is missing"))
 		return
 	}
-	resource := q.Get("resource")
 	if e := mitoken.ValidateResource(resource); e != nil {
 		s.refuse(w, v, resource, e)
 		return
-	}
-	sel := mitoken.Selector{ClientID: q.Get("client_id"), ObjectID: q.Get("object_id"), ResourceID: q.Get("msi_res_id")}
-	if sel.ResourceID == "" {
-		sel.ResourceID = q.Get("mi_res_id")
 	}
 	var ident *mitoken.Identity
 	err := s.Store.View(r.Context(), func(tx store.Tx) error {
@@ -193,6 +257,9 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, v *vm) {
 			Endpoint: signin.IMDS, Result: signin.Success, PrincipalID: ident.Principal.ObjectID, ClientID: ident.Principal.ClientID,
 			IdentityID: ident.ResourceID, ComputeID: v.id, Audience: resource,
 		})
+	}
+	if run := workload.RunFrom(r.Context()); run != nil {
+		s.remember(decisionKey{compute: strings.ToLower(run.ComputeID), sel: sel, resource: resource}, decision{gen: gen, vmID: v.id, ident: ident, tok: tok})
 	}
 	writeJSON(w, http.StatusOK, mitoken.Response(tok, ident.Principal.ClientID, now))
 }
@@ -258,12 +325,25 @@ func (s *Server) limited(w http.ResponseWriter, r *http.Request, h func(http.Res
 	l := s.limiter(v.id)
 	release, ok := l.acquire(s.Now())
 	if !ok {
-		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too_many_requests",
-			"error_description": "Too many requests: IMDS allows this VM a limited number of requests per second and at once."})
+		tooMany(w)
 		return
 	}
 	defer release()
 	h(w, r, v)
+}
+
+func tooMany(w http.ResponseWriter) {
+	writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too_many_requests",
+		"error_description": "Too many requests: IMDS allows this VM a limited number of requests per second and at once."})
+}
+
+// remember caches a decision; the cache is bounded like the token cache.
+func (s *Server) remember(k decisionKey, d decision) {
+	if s.decisionCount.Add(1) > maxCached {
+		s.decisions.Clear()
+		s.decisionCount.Store(1)
+	}
+	s.decisions.Store(k, d)
 }
 
 func (s *Server) limiter(computeID string) *limiter {
@@ -274,4 +354,3 @@ func (s *Server) limiter(computeID string) *limiter {
 	l, _ := s.limits.LoadOrStore(key, newLimiter(s.RatePerSecond, s.Concurrency, s.Now()))
 	return l.(*limiter)
 }
-

@@ -13,7 +13,9 @@ package server
 
 import (
 	"context"
+	"crypto/rsa"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +28,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mimic-emu/mimic/internal/aks"
 	"github.com/mimic-emu/mimic/internal/appservice"
 	"github.com/mimic-emu/mimic/internal/arm"
 	"github.com/mimic-emu/mimic/internal/arm/authorization"
@@ -66,7 +69,8 @@ type Config struct {
 	// ProxyPort is the intercepting proxy's port, which also serves the
 	// App Service identity endpoint; 0 picks a free one.
 	ProxyPort int
-	// IMDSRate and IMDSConcurrency are each VM's IMDS limits.
+	// IMDSRate and IMDSConcurrency are each VM's IMDS limits; zero means
+	// no limit (`mimic up` defaults to Azure's 20 per second and 5 at once).
 	IMDSRate        float64
 	IMDSConcurrency int
 	// RunTTL bounds the life of a `mimic run`.
@@ -83,6 +87,9 @@ type Config struct {
 	PropagationDelay time.Duration
 	// TokenLeeway is the clock skew allowed when checking token expiry.
 	TokenLeeway time.Duration
+	// OIDCIssuerJWKS maps external OIDC issuers to JWKS files that hold
+	// their keys, instead of fetching them (--oidc-issuer-jwks).
+	OIDCIssuerJWKS map[string]string
 }
 
 // Defaults fills unset fields.
@@ -98,12 +105,6 @@ func (c *Config) Defaults() {
 	}
 	if c.KeyRotation == 0 {
 		c.KeyRotation = 7 * 24 * time.Hour
-	}
-	if c.IMDSRate == 0 {
-		c.IMDSRate = 20
-	}
-	if c.IMDSConcurrency == 0 {
-		c.IMDSConcurrency = 5
 	}
 	if c.RunTTL == 0 {
 		c.RunTTL = 7 * 24 * time.Hour
@@ -125,6 +126,7 @@ type Server struct {
 	keys     *tokens.Keys
 	authz    *rbac.Authorizer
 	arm      *arm.Server
+	aks      *aks.Plane
 	issuer   *http.ServeMux
 	http     *http.Server
 	listener net.Listener
@@ -192,12 +194,19 @@ func (s *Server) init(ctx context.Context) error {
 	keyvault.Register(reg)
 	storage.Register(reg)
 	sql.Register(reg)
+	s.aks = &aks.Plane{Store: s.Store, Tenant: t.ID, Now: now}
+	s.aks.Register(reg)
 	s.arm = &arm.Server{
 		Store: s.Store, Tenant: t.ID, Registry: reg, Verifier: verifier, Authz: s.authz, Now: now,
 		StrictRevocation: s.Config.StrictRevocation, Minter: minter, MITokenLifetime: s.Config.MITokenLifetime,
 	}
 	s.issuer = http.NewServeMux()
-	(&issuer.Issuer{Store: s.Store, Tenant: t.ID, Minter: minter, Ring: s.ring, ClientTokenLifetime: s.Config.ClientTokenLifetime}).Mount(s.issuer)
+	issuerKeys, err := s.issuerKeys()
+	if err != nil {
+		return err
+	}
+	(&issuer.Issuer{Store: s.Store, Tenant: t.ID, Minter: minter, Ring: s.ring, ClientTokenLifetime: s.Config.ClientTokenLifetime,
+		Keys: issuerKeys, Signins: s.Signins}).Mount(s.issuer)
 
 	minterTLS, err := pki.NewMinter(t.CA, nil, now)
 	if err != nil {
@@ -230,7 +239,7 @@ func (s *Server) initWorkloads(minter *tokens.Minter, certs *pki.Minter) {
 	now := time.Now
 	runs := &workload.Runs{Store: s.Store, Now: now}
 	metadata := &imds.Server{Store: s.Store, Minter: minter, Signins: s.Signins, Now: now, Lifetime: s.Config.MITokenLifetime,
-		RatePerSecond: s.Config.IMDSRate, Concurrency: s.Config.IMDSConcurrency}
+		RatePerSecond: s.Config.IMDSRate, Concurrency: s.Config.IMDSConcurrency, Generation: s.arm.Generation.Load}
 	site := &appservice.Server{Store: s.Store, Runs: runs, Minter: minter, Signins: s.Signins, Now: now, Lifetime: s.Config.MITokenLifetime}
 	plain := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host := r.URL.Hostname()
@@ -252,10 +261,34 @@ func (s *Server) initWorkloads(minter *tokens.Minter, certs *pki.Minter) {
 	s.mimicMux = http.NewServeMux()
 	s.mimicMux.HandleFunc("GET /mimic/health", s.serveHealth)
 	(&mimicapi.API{
-		ARM: s.arm, Store: s.Store, Runs: runs, Signins: s.Signins, RunTTL: s.Config.RunTTL, SubscriptionID: s.Tenant.SubscriptionID,
+		ARM: s.arm, Store: s.Store, Runs: runs, Signins: s.Signins, AKS: s.aks, RunTTL: s.Config.RunTTL, SubscriptionID: s.Tenant.SubscriptionID,
 		ProxyURL:         s.ProxyURL,
 		IdentityEndpoint: func() string { return s.ProxyURL() + appservice.Path },
 	}).Mount(s.mimicMux)
+}
+
+// issuerKeys finds the keys of federated credentials' issuers: AKS
+// clusters' own, the --oidc-issuer-jwks files, and any other issuer's over
+// HTTPS, trusting the system's roots and mimic's CA (so that test issuers
+// with certificates from mimic's CA work).
+func (s *Server) issuerKeys() (*issuer.IssuerKeys, error) {
+	files := map[string]map[string]*rsa.PublicKey{}
+	for iss, path := range s.Config.OIDCIssuerJWKS {
+		keys, err := issuer.LoadJWKSFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("--oidc-issuer-jwks %s: %w", iss, err)
+		}
+		files[iss] = keys
+	}
+	roots, err := x509.SystemCertPool()
+	if err != nil {
+		roots = x509.NewCertPool()
+	}
+	roots.AddCert(s.Tenant.CA.Cert)
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	return &issuer.IssuerKeys{Local: []issuer.KeySource{s.aks}, Files: files, Now: time.Now,
+		Client: &http.Client{Transport: tr, Timeout: 10 * time.Second}}, nil
 }
 
 // URL is the server's HTTPS base URL, with a trailing slash.
@@ -317,6 +350,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	defer stop()
 	go s.keys.Run(bg, time.Minute)
 	go s.authz.Run(bg, 2*time.Second)
+	go s.arm.WatchRevision(bg, 2*time.Second)
 
 	errc := make(chan error, 2)
 	go func() { errc <- s.http.Serve(s.listener) }()
@@ -375,6 +409,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case armHosts[host]:
 		s.arm.ServeHTTP(w, r)
+		return
+	case strings.HasSuffix(host, aks.IssuerHostSuffix):
+		s.aks.ServeHTTP(w, r)
 		return
 	}
 	first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")

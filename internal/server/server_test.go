@@ -199,3 +199,66 @@ func TestMain(m *testing.M) {
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	os.Exit(m.Run())
 }
+
+// imdsClient sets up a VM with a system-assigned identity and a run as it,
+// and returns an HTTP client whose proxy credentials are the run's.
+func imdsClient(b *testing.B) (*http.Client, string) {
+	srv, c := startTB(b)
+	tok := getToken(b, srv, c)
+	base := srv.URL() + "subscriptions/" + srv.Tenant.SubscriptionID + "/resourceGroups/bench"
+	if s, body := do(b, c, "PUT", base+"?api-version=2021-04-01", tok, `{"location":"eastus"}`); s != 201 {
+		b.Fatalf("group: %d %s", s, body)
+	}
+	if s, body := do(b, c, "PUT", base+"/providers/Microsoft.Compute/virtualMachines/vm1?api-version=2024-11-01", tok,
+		`{"location":"eastus","identity":{"type":"SystemAssigned"}}`); s != 201 {
+		b.Fatalf("vm: %d %s", s, body)
+	}
+	s, body := do(b, c, "POST", srv.URL()+"mimic/v1/runs", tok, `{"compute":"vm1"}`)
+	if s != 201 {
+		b.Fatalf("run: %d %s", s, body)
+	}
+	var run struct{ Secret, Proxy string }
+	if err := json.Unmarshal([]byte(body), &run); err != nil {
+		b.Fatal(err)
+	}
+	proxyURL, _ := url.Parse(run.Proxy)
+	proxyURL.User = url.UserPassword("run", run.Secret)
+	tr := &http.Transport{Proxy: http.ProxyURL(proxyURL), MaxIdleConnsPerHost: 64}
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}, "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource="
+}
+
+func benchIMDS(b *testing.B, distinct bool) {
+	c, u := imdsClient(b)
+	var n, failed atomic.Int64
+	b.SetParallelism(16)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resource := "https://vault.azure.net"
+			if distinct {
+				// A resource never asked before: a fresh signature each time.
+				resource = fmt.Sprintf("api://bench-%d", n.Add(1))
+			}
+			req, _ := http.NewRequest("GET", u+url.QueryEscape(resource), nil)
+			req.Header.Set("Metadata", "true")
+			resp, err := c.Do(req)
+			if err != nil || resp.StatusCode != 200 {
+				failed.Add(1)
+			}
+			if resp != nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}
+	})
+	if failed.Load() > 0 {
+		b.Fatalf("%d IMDS requests failed", failed.Load())
+	}
+}
+
+// BenchmarkIMDSCached measures IMDS token requests through the proxy that
+// the token cache answers.
+func BenchmarkIMDSCached(b *testing.B) { benchIMDS(b, false) }
+
+// BenchmarkIMDSUncached measures IMDS token requests that each mint a token.
+func BenchmarkIMDSUncached(b *testing.B) { benchIMDS(b, true) }

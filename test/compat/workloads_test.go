@@ -284,6 +284,22 @@ func TestIMDSProtocol(t *testing.T) {
 	if exp := first["expires_in"]; len(exp) < 5 || exp[0] != '8' {
 		t.Errorf("expires_in %q, want about a day (86399)", exp)
 	}
+	// Detaching the identity takes effect at once, cache or not.
+	p, err := vms(t).BeginUpdate(ctx(t), rg, *vm.Name, armcompute.VirtualMachineUpdate{Identity: &armcompute.VirtualMachineIdentity{
+		Type: to.Ptr(armcompute.ResourceIdentityTypeSystemAssigned),
+	}}, nil)
+	must(t, err)
+	updated, err := p.PollUntilDone(ctx(t), nil)
+	must(t, err)
+	out = shellRun(t, *vm.Name, "curl -s -H Metadata:true '"+imdsURL+"&client_id="+*a.Properties.ClientID+"'")
+	if !strings.Contains(out, "Identity not found") {
+		t.Errorf("a detached identity is still served: %s", out)
+	}
+	var now map[string]string
+	must(t, json.Unmarshal([]byte(shellRun(t, *vm.Name, "curl -s -H Metadata:true '"+imdsURL+"'")), &now))
+	if c := claimsOf(t, now["access_token"]); c["oid"] != *updated.Identity.PrincipalID {
+		t.Errorf("after the change, IMDS hands out %v, want the new system identity %s", c["oid"], *updated.Identity.PrincipalID)
+	}
 	out = shellRun(t, *vm.Name, "curl -s -H Metadata:true 'http://169.254.169.254/metadata/instance?api-version=2021-02-01'")
 	var inst struct{ Compute map[string]any }
 	must(t, json.Unmarshal([]byte(out), &inst))
