@@ -7,6 +7,10 @@
 //	POST /{tenant}/oauth2/v2.0/token                       token endpoint (scope=…/.default)
 //	POST /{tenant}/oauth2/token                            token endpoint, v1 (resource=…)
 //
+// The client credentials grant takes a client secret or a federated client
+// assertion (workload identity federation, federated.go); issuers' keys come
+// from IssuerKeys (issuerkeys.go).
+//
 // Documents name the host the request came to, so the same handlers serve
 // https://login.microsoftonline.com through the intercepting proxy and
 // https://127.0.0.1:PORT directly. Issuers are always Azure's own strings,
@@ -30,6 +34,7 @@ import (
 
 	"github.com/mimic-emu/mimic/internal/directory"
 	"github.com/mimic-emu/mimic/internal/jwt"
+	"github.com/mimic-emu/mimic/internal/signin"
 	"github.com/mimic-emu/mimic/internal/store"
 	"github.com/mimic-emu/mimic/internal/tokens"
 )
@@ -42,6 +47,11 @@ type Issuer struct {
 	Ring   *jwt.Ring
 	// ClientTokenLifetime is the lifetime of client-credentials tokens.
 	ClientTokenLifetime time.Duration
+	// Keys finds the signing keys of federated credentials' issuers; nil
+	// refuses every client assertion.
+	Keys *IssuerKeys
+	// Signins records every issuance and refusal; nil records nothing.
+	Signins *signin.Log
 }
 
 // maxForm bounds a token request body.
@@ -188,16 +198,18 @@ func (i *Issuer) token(v2 bool) http.HandlerFunc {
 			oerr = errTenantNotFound(req.tenant)
 		}
 		var tok tokens.Token
+		rec := &store.SignIn{}
 		if oerr == nil {
 			switch grant := req.form.Get("grant_type"); grant {
 			case "":
 				oerr = errMissingParam("grant_type")
 			case "client_credentials":
-				tok, oerr = i.clientCredentials(r.Context(), req)
+				tok, oerr = i.clientCredentials(r.Context(), req, rec)
 			default:
 				oerr = errUnsupportedGrant(grant)
 			}
 		}
+		i.record(rec, oerr)
 		if oerr != nil {
 			writeError(w, r, oerr)
 			return
@@ -287,15 +299,25 @@ func scopeResource(scope string) (string, *Error) {
 	return resource, nil
 }
 
-func (i *Issuer) clientCredentials(ctx context.Context, req *tokenRequest) (tokens.Token, *Error) {
+// clientCredentials serves the client credentials grant, with a client
+// secret or a federated client assertion, and fills rec for the sign-in log.
+func (i *Issuer) clientCredentials(ctx context.Context, req *tokenRequest, rec *store.SignIn) (tokens.Token, *Error) {
 	if req.clientID == "" {
 		return tokens.Token{}, errMissingParam("client_id")
+	}
+	rec.ClientID = req.clientID
+	switch {
+	case req.secret != "":
+		rec.Endpoint = signin.ClientSecret
+	case req.form.Get("client_assertion") != "":
+		rec.Endpoint = signin.Federated
 	}
 	resource, oerr := req.resource()
 	if oerr != nil {
 		return tokens.Token{}, oerr
 	}
-	if req.secret == "" && req.form.Get("client_assertion") == "" {
+	rec.Audience = resource
+	if rec.Endpoint == "" {
 		return tokens.Token{}, errNoCredential()
 	}
 	var p *store.Principal
@@ -309,12 +331,14 @@ func (i *Issuer) clientCredentials(ctx context.Context, req *tokenRequest) (toke
 	}
 	if err != nil {
 		slog.Error("token: principal lookup", "err", err)
-		return tokens.Token{}, oauthErr(http.StatusInternalServerError, "temporarily_unavailable", 90033, "A transient error has occurred. Please try again.")
+		return tokens.Token{}, errTransient()
+	}
+	rec.PrincipalID = p.ObjectID
+	if p.Kind != store.KindApplication {
+		rec.IdentityID = p.ResourceID
 	}
 	if req.secret == "" {
-		// Federated client assertions are served by the workload plane.
-		return tokens.Token{}, oauthErr(http.StatusBadRequest, "invalid_request", 70021,
-			"No matching federated identity record found for presented assertion. The client assertion was not accepted for application '%s'.", req.clientID)
+		return i.clientAssertion(ctx, req, p, resource, rec)
 	}
 	if p.Kind != store.KindApplication {
 		return tokens.Token{}, errManagedIdentitySecret(req.clientID)
@@ -325,9 +349,22 @@ func (i *Issuer) clientCredentials(ctx context.Context, req *tokenRequest) (toke
 	tok, err := i.Minter.Mint(tokens.Subject{ObjectID: p.ObjectID, ClientID: p.ClientID, Kind: p.Kind}, resource, i.ClientTokenLifetime)
 	if err != nil {
 		slog.Error("token: mint", "err", err)
-		return tokens.Token{}, oauthErr(http.StatusInternalServerError, "temporarily_unavailable", 90033, "A transient error has occurred. Please try again.")
+		return tokens.Token{}, errTransient()
 	}
 	return tok, nil
+}
+
+// record writes a client-credentials request to the sign-in log, once it
+// is known whether it came with a secret or an assertion.
+func (i *Issuer) record(rec *store.SignIn, oerr *Error) {
+	if i.Signins == nil || rec.Endpoint == "" {
+		return
+	}
+	rec.Result = signin.Success
+	if oerr != nil {
+		rec.Result, rec.ErrorCode, rec.Message = signin.Failure, "AADSTS"+strconv.Itoa(oerr.Code), oerr.Description
+	}
+	i.Signins.Record(*rec)
 }
 
 // tokenResponse renders a token as the v2 endpoint (numbers) or the v1
