@@ -167,7 +167,6 @@ func without(env []string, names []string) []string {
 	return out
 }
 
-
 // writeServiceAccountToken fetches a fresh projected token into path, as
 // the kubelet writes it: atomically, readable by the pod only.
 func writeServiceAccountToken(ctx context.Context, c *client, runID, secret, path string) (time.Time, error) {

@@ -48,7 +48,10 @@ func TestRecordFlushAndSurviveReopen(t *testing.T) {
 	}
 	defer s2.Close()
 	var all []*store.SignIn
-	s2.View(context.Background(), func(tx store.Tx) error { all, err = tx.ListSignIns(context.Background(), store.SignInFilter{}); return err })
+	s2.View(context.Background(), func(tx store.Tx) error {
+		all, err = tx.ListSignIns(context.Background(), store.SignInFilter{})
+		return err
+	})
 	if len(all) != 2001 || all[2000].ErrorCode != "AADSTS700213" {
 		t.Fatalf("after reopen: %d entries", len(all))
 	}
