@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/appservice/armappservice/v4"
@@ -484,4 +485,117 @@ func TestOperatorShell(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAKSPodThroughMimicRun runs each language's probe as an AKS pod: the
+// workload identity webhook's variables and a projected token file, then
+// Entra's federated exchange.
+func TestAKSPodThroughMimicRun(t *testing.T) {
+	rg := newGroup(t, "rg-aksrun", nil)
+	u := newIdentity(t, rg, "pod-id")
+	cluster := newWorkloadCluster(t, rg, uniq(t, "aks"))
+	issuer := *cluster.Properties.OidcIssuerProfile.IssuerURL
+	federate(t, rg, "pod-id", "app", issuer, "system:serviceaccount:default:app")
+	// A second service account whose credential names the wrong subject.
+	federate(t, rg, "pod-id", "wrong", issuer, "system:serviceaccount:default:someone-else")
+	for _, sa := range []string{"app", "unfederated"} {
+		if _, stderr, err := mimicCLI(t, serviceAccountManifest(sa, *u.Properties.ClientID), "aks", "serviceaccount", "apply", "-g", rg, "--cluster", *cluster.Name, "-f", "-"); err != nil {
+			t.Fatalf("apply %s: %v %s", sa, err, stderr)
+		}
+	}
+	for _, p := range probes(t) {
+		t.Run(p.lang, func(t *testing.T) {
+			for _, cred := range []string{"workload", "default"} {
+				c := tokenClaims(t, runAs(t, *cluster.Name, p, nil, []string{"--service-account", "default/app"}, "token", "--credential", cred))
+				if c["oid"] != *u.Properties.PrincipalID || c["appid"] != *u.Properties.ClientID || !strings.EqualFold(c["xms_mirid"].(string), *u.ID) || c["xms_az_rid"] != nil {
+					t.Errorf("%s: claims %v", cred, c)
+				}
+			}
+		})
+	}
+	// A pod whose service account is not federated never starts.
+	cmd := exec.CommandContext(ctx(t), env.Binary, "run", "--home", env.Home, "--as", *cluster.Name, "--service-account", "default/unfederated", "--", "true")
+	cmd.Env = cleanEnv()
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "not federated") {
+		t.Errorf("an unfederated service account: %v %s", err, out)
+	}
+	// A cluster needs a service account.
+	cmd = exec.CommandContext(ctx(t), env.Binary, "run", "--home", env.Home, "--as", *cluster.Name, "--", "true")
+	cmd.Env = cleanEnv()
+	out, err = cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "--service-account") {
+		t.Errorf("a cluster without a service account: %v %s", err, out)
+	}
+	// The token file holds a projected token for the service account.
+	tokenFile := shellRunFlags(t, *cluster.Name, []string{"--service-account", "default/app"}, "cat $AZURE_FEDERATED_TOKEN_FILE; echo; echo $AZURE_CLIENT_ID $AZURE_TENANT_ID $AZURE_AUTHORITY_HOST")
+	lines := strings.Split(strings.TrimSpace(tokenFile), "\n")
+	c := claimsOf(t, lines[0])
+	if c["iss"] != issuer || c["sub"] != "system:serviceaccount:default:app" || fmt.Sprint(c["aud"]) != "[api://AzureADTokenExchange]" {
+		t.Errorf("projected token %v", c)
+	}
+	if exp, iat := c["exp"].(float64), c["iat"].(float64); exp-iat != 3600 {
+		t.Errorf("projected token lifetime %v s, want 3600", exp-iat)
+	}
+	if want := *u.Properties.ClientID + " " + env.Profile.TenantID + " https://login.microsoftonline.com/"; lines[1] != want {
+		t.Errorf("webhook variables %q, want %q", lines[1], want)
+	}
+}
+
+// TestFederatedSubjectMismatch: when a pod's federated credential stops
+// matching its token's subject, each SDK gets Entra's AADSTS700213.
+func TestFederatedSubjectMismatch(t *testing.T) {
+	rg := newGroup(t, "rg-akssub", nil)
+	u := newIdentity(t, rg, "pod-sub")
+	cluster := newWorkloadCluster(t, rg, uniq(t, "akssub"))
+	issuer := *cluster.Properties.OidcIssuerProfile.IssuerURL
+	federate(t, rg, "pod-sub", "app", issuer, "system:serviceaccount:default:app")
+	if _, stderr, err := mimicCLI(t, serviceAccountManifest("app", *u.Properties.ClientID), "aks", "serviceaccount", "apply", "-g", rg, "--cluster", *cluster.Name, "-f", "-"); err != nil {
+		t.Fatalf("apply: %v %s", err, stderr)
+	}
+	dir := t.TempDir()
+	flag := filepath.Join(dir, "go")
+	var runs []*exec.Cmd
+	var outs []*bytes.Buffer
+	var ready []string
+	for i, p := range probes(t) {
+		// Each pod starts federated, says so, then waits for the credential
+		// to change.
+		ready = append(ready, filepath.Join(dir, fmt.Sprintf("ready-%d", i)))
+		script := fmt.Sprintf("touch %s; i=0; while [ ! -f %s ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; %s token --credential workload",
+			ready[i], flag, strings.Join(p.argv, " "))
+		cmd := exec.CommandContext(ctx(t), env.Binary, "run", "--home", env.Home, "--as", *cluster.Name, "--service-account", "default/app", "--", "sh", "-c", script)
+		cmd.Env = cleanEnv()
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		must(t, cmd.Start())
+		runs, outs = append(runs, cmd), append(outs, &out)
+	}
+	for _, r := range ready {
+		for i := 0; i < 600; i++ {
+			if _, err := os.Stat(r); err == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	federate(t, rg, "pod-sub", "app", issuer, "system:serviceaccount:default:renamed")
+	must(t, os.WriteFile(flag, nil, 0o600))
+	for i, cmd := range runs {
+		cmd.Wait()
+		if !strings.Contains(outs[i].String(), "AADSTS700213") {
+			t.Errorf("pod %d after the subject changed: %s", i, outs[i].String())
+		}
+	}
+}
+
+// shellRunFlags is shellRun with extra mimic run flags; the run is allowed
+// to fail.
+func shellRunFlags(t *testing.T, compute string, flags []string, script string) string {
+	t.Helper()
+	args := append([]string{"run", "--home", env.Home, "--as", compute}, flags...)
+	cmd := exec.CommandContext(ctx(t), env.Binary, append(args, "--", "sh", "-c", script)...)
+	cmd.Env = cleanEnv()
+	out, _ := cmd.CombinedOutput()
+	return string(out)
 }
