@@ -30,6 +30,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mimic-emu/mimic/internal/directory"
@@ -52,6 +53,42 @@ type Issuer struct {
 	Keys *IssuerKeys
 	// Signins records every issuance and refusal; nil records nothing.
 	Signins *signin.Log
+	// Generation advances when ARM state (and so the directory) changes;
+	// principals looked up under the current generation are reused. Nil
+	// looks every principal up.
+	Generation func() int64
+
+	principals sync.Map // lower client id → cachedPrincipal
+}
+
+type cachedPrincipal struct {
+	gen int64
+	p   *store.Principal
+}
+
+// principal finds a principal by client id, from the cache when the
+// directory has not changed since it was read.
+func (i *Issuer) principal(ctx context.Context, clientID string) (*store.Principal, error) {
+	key := strings.ToLower(clientID)
+	var gen int64
+	if i.Generation != nil {
+		gen = i.Generation()
+		if v, ok := i.principals.Load(key); ok && v.(cachedPrincipal).gen == gen {
+			return v.(cachedPrincipal).p, nil
+		}
+	}
+	var p *store.Principal
+	err := i.Store.View(ctx, func(tx store.Tx) error {
+		var err error
+		p, err = tx.PrincipalByClientID(ctx, clientID)
+		return err
+	})
+	if err == nil && i.Generation != nil {
+		// Bounded: client ids come from requests, but only ids that exist
+		// are cached.
+		i.principals.Store(key, cachedPrincipal{gen: gen, p: p})
+	}
+	return p, err
 }
 
 // maxForm bounds a token request body.
@@ -320,12 +357,7 @@ func (i *Issuer) clientCredentials(ctx context.Context, req *tokenRequest, rec *
 	if rec.Endpoint == "" {
 		return tokens.Token{}, errNoCredential()
 	}
-	var p *store.Principal
-	err := i.Store.View(ctx, func(tx store.Tx) error {
-		var err error
-		p, err = tx.PrincipalByClientID(ctx, req.clientID)
-		return err
-	})
+	p, err := i.principal(ctx, req.clientID)
 	if errors.Is(err, store.ErrNotFound) {
 		return tokens.Token{}, errClientNotFound(req.clientID, i.Tenant)
 	}

@@ -206,7 +206,7 @@ func (s *Server) init(ctx context.Context) error {
 		return err
 	}
 	(&issuer.Issuer{Store: s.Store, Tenant: t.ID, Minter: minter, Ring: s.ring, ClientTokenLifetime: s.Config.ClientTokenLifetime,
-		Keys: issuerKeys, Signins: s.Signins}).Mount(s.issuer)
+		Keys: issuerKeys, Signins: s.Signins, Generation: s.arm.Generation.Load}).Mount(s.issuer)
 
 	minterTLS, err := pki.NewMinter(t.CA, nil, now)
 	if err != nil {

@@ -262,3 +262,61 @@ func BenchmarkIMDSCached(b *testing.B) { benchIMDS(b, false) }
 
 // BenchmarkIMDSUncached measures IMDS token requests that each mint a token.
 func BenchmarkIMDSUncached(b *testing.B) { benchIMDS(b, true) }
+
+// BenchmarkFederatedExchange measures workload identity exchanges: a
+// projected service-account token traded for an ARM token, each one a
+// signature check (RS256 verify) and a fresh signature.
+func BenchmarkFederatedExchange(b *testing.B) {
+	srv, c := startTB(b)
+	tok := getToken(b, srv, c)
+	base := srv.URL() + "subscriptions/" + srv.Tenant.SubscriptionID + "/resourceGroups/bench"
+	put := func(path, body string) string {
+		s, out := do(b, c, "PUT", base+path, tok, body)
+		if s != 200 && s != 201 {
+			b.Fatalf("PUT %s: %d %s", path, s, out)
+		}
+		return out
+	}
+	put("?api-version=2021-04-01", `{"location":"eastus"}`)
+	var ident struct{ Properties struct{ ClientID string } }
+	json.Unmarshal([]byte(put("/providers/Microsoft.ManagedIdentity/userAssignedIdentities/pod?api-version=2023-01-31", `{"location":"eastus"}`)), &ident)
+	var cluster struct {
+		ID         string
+		Properties struct{ OidcIssuerProfile struct{ IssuerURL string } }
+	}
+	json.Unmarshal([]byte(put("/providers/Microsoft.ContainerService/managedClusters/aks?api-version=2025-02-01",
+		`{"location":"eastus","identity":{"type":"SystemAssigned"},"properties":{"oidcIssuerProfile":{"enabled":true},"securityProfile":{"workloadIdentity":{"enabled":true}}}}`)), &cluster)
+	put("/providers/Microsoft.ManagedIdentity/userAssignedIdentities/pod/federatedIdentityCredentials/app?api-version=2023-01-31",
+		fmt.Sprintf(`{"properties":{"issuer":%q,"subject":"system:serviceaccount:default:app","audiences":["api://AzureADTokenExchange"]}}`, cluster.Properties.OidcIssuerProfile.IssuerURL))
+	put("/providers/Microsoft.ContainerService/managedClusters/aks/serviceAccounts/default.app?api-version=2025-02-01",
+		fmt.Sprintf(`{"properties":{"annotations":{"azure.workload.identity/client-id":%q},"labels":{"azure.workload.identity/use":"true"}}}`, ident.Properties.ClientID))
+	s, out := do(b, c, "POST", base+"/providers/Microsoft.ContainerService/managedClusters/aks/serviceAccounts/default.app/token?api-version=2025-02-01", tok, "")
+	if s != 200 {
+		b.Fatalf("service account token: %d %s", s, out)
+	}
+	var sa struct{ Token string }
+	json.Unmarshal([]byte(out), &sa)
+	form := url.Values{
+		"grant_type": {"client_credentials"}, "client_id": {ident.Properties.ClientID}, "scope": {"https://management.azure.com/.default"},
+		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {sa.Token},
+	}.Encode()
+	u := srv.URL() + srv.Tenant.ID + "/oauth2/v2.0/token"
+	var failed atomic.Int64
+	b.SetParallelism(16)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := c.Post(u, "application/x-www-form-urlencoded", strings.NewReader(form))
+			if err != nil || resp.StatusCode != 200 {
+				failed.Add(1)
+			}
+			if resp != nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}
+	})
+	if failed.Load() > 0 {
+		b.Fatalf("%d exchanges failed", failed.Load())
+	}
+}
