@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -598,4 +603,70 @@ func shellRunFlags(t *testing.T, compute string, flags []string, script string) 
 	cmd.Env = cleanEnv()
 	out, _ := cmd.CombinedOutput()
 	return string(out)
+}
+
+// TestProxyTunnelsOtherHosts: destinations mimic does not serve are
+// tunnelled (CONNECT) or forwarded (plain HTTP) like any proxy does.
+func TestProxyTunnelsOtherHosts(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "tls:"+r.URL.Path) }))
+	defer srv.Close()
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "plain:"+r.URL.Path) }))
+	defer plain.Close()
+	proxyURL, err := url.Parse(env.Profile.Endpoints.Proxy)
+	must(t, err)
+	tr := &http.Transport{Proxy: http.ProxyURL(proxyURL), TLSClientConfig: srv.Client().Transport.(*http.Transport).TLSClientConfig}
+	// Go never proxies loopback by itself; force it, as Node does.
+	tr.Proxy = func(*http.Request) (*url.URL, error) { return proxyURL, nil }
+	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	for _, tc := range []struct{ url, want string }{{srv.URL + "/x", "tls:/x"}, {plain.URL + "/y", "plain:/y"}} {
+		resp, err := c.Get(tc.url)
+		must(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != tc.want {
+			t.Errorf("%s through the proxy: %q", tc.url, b)
+		}
+	}
+}
+
+// TestRunForwardsSignals: SIGTERM to `mimic run` reaches the program, and
+// its death by that signal is the exit status.
+func TestRunForwardsSignals(t *testing.T) {
+	rg := newGroup(t, "rg-sig", nil)
+	vm := createVM(t, rg, uniq(t, "vmsig"), nil)
+	dir := t.TempDir()
+	ready := filepath.Join(dir, "ready")
+	cmd := exec.CommandContext(ctx(t), env.Binary, "run", "--home", env.Home, "--as", *vm.Name, "--", "sh", "-c",
+		"trap 'echo got-term; exit 42' TERM; touch "+ready+"; i=0; while [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done")
+	cmd.Env = cleanEnv()
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	must(t, cmd.Start())
+	for i := 0; i < 300; i++ {
+		if _, err := os.Stat(ready); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	must(t, cmd.Process.Signal(syscall.SIGTERM))
+	err := cmd.Wait()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 42 || !strings.Contains(out.String(), "got-term") {
+		t.Fatalf("after SIGTERM: %v, output %q", err, out.String())
+	}
+}
+
+// TestAppServiceLegacyProtocol: the 2017-09-01 protocol (MSI_ENDPOINT and
+// the secret header), which az 2.45 uses.
+func TestAppServiceLegacyProtocol(t *testing.T) {
+	rg := newGroup(t, "rg-legacy", nil)
+	site := newSite(t, rg, uniq(t, "weblegacy"), "app", &armappservice.ManagedServiceIdentity{Type: to.Ptr(armappservice.ManagedServiceIdentityTypeSystemAssigned)}, nil)
+	out := shellRun(t, *site.Name, `curl -s -H "secret: $MSI_SECRET" "$MSI_ENDPOINT?resource=https://vault.azure.net&api-version=2017-09-01"`)
+	var r map[string]string
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("2017-09-01 answer %q", out)
+	}
+	if c := claimsOf(t, r["access_token"]); c["oid"] != *site.Identity.PrincipalID || r["resource"] != "https://vault.azure.net" || r["expires_on"] == "" {
+		t.Fatalf("2017-09-01 token %v claims %v", r, c)
+	}
 }
