@@ -12,12 +12,14 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/mimic-emu/mimic/internal/accesslog"
 	"github.com/mimic-emu/mimic/internal/armerr"
 	"github.com/mimic-emu/mimic/internal/authz"
 	"github.com/mimic-emu/mimic/internal/jwt"
 	"github.com/mimic-emu/mimic/internal/resourceid"
 	"github.com/mimic-emu/mimic/internal/store"
 	"github.com/mimic-emu/mimic/internal/tokens"
+	"github.com/mimic-emu/mimic/internal/workload"
 )
 
 // Authorizer decides control-plane actions. The rbac package implements it
@@ -69,6 +71,8 @@ type Server struct {
 	Minter *tokens.Minter
 	// MITokenLifetime is the lifetime of managed identity tokens.
 	MITokenLifetime time.Duration
+	// Access records every authorization decision; nil records nothing.
+	Access *accesslog.Log
 	// Generation counts committed ARM writes in this process; caches of
 	// derived state (which identity a VM's IMDS hands out) compare it.
 	// Writes by other replicas advance it through WatchRevision.
@@ -114,13 +118,62 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if crid := r.Header.Get("x-ms-client-request-id"); crid != "" {
 		h.Set("x-ms-client-request-id", crid)
 	}
-	if err := s.serve(w, r); err != nil {
-		armerr.Write(w, r, err)
+	sw := &statusWriter{ResponseWriter: w}
+	c := &Call{Ctx: r.Context(), W: sw, R: r, S: s}
+	if err := s.serve(c); err != nil {
+		armerr.Write(sw, r, err)
+	}
+	s.logDecisions(c, sw.status)
+}
+
+// statusWriter remembers the status a handler answered with.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// logDecisions records the request's authorization decisions in the access
+// log, with the status it was answered with.
+func (s *Server) logDecisions(c *Call, status int) {
+	if s.Access == nil || c.Caller == nil {
+		return
+	}
+	compute := c.Caller.Claims.XmsAzRid
+	if run := workload.RunFrom(c.R.Context()); run != nil {
+		compute = run.ComputeID
+	}
+	for _, d := range c.decisions {
+		e := store.Access{Plane: accesslog.ARM, Method: c.R.Method, PrincipalID: c.Caller.ObjectID, ClientID: c.Caller.ClientID,
+			IdentityID: c.Caller.Claims.XmsMirid, ComputeID: compute, Action: d.action, Scope: d.scope, Status: status}
+		accesslog.Decision(&e, d.Decision)
+		s.Access.Record(e)
 	}
 }
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) error {
-	c := &Call{Ctx: r.Context(), W: w, R: r, S: s}
+// decided is one authorization decision of a request.
+type decided struct {
+	authz.Decision
+	action, scope string
+}
+
+func (s *Server) serve(c *Call) error {
+	r := c.R
 	caller, err := s.Authenticate(r)
 	if err != nil {
 		return err
@@ -135,7 +188,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) error {
 		return armerr.New(http.StatusBadRequest, "InvalidResourceId", "%s", err.Error())
 	}
 	if r.Method == http.MethodPut || r.Method == http.MethodPatch || r.Method == http.MethodPost {
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+		body, err := io.ReadAll(http.MaxBytesReader(c.W, r.Body, maxBody))
 		if err != nil {
 			return armerr.New(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The request body exceeds the limit of %d bytes.", maxBody)
 		}
@@ -232,12 +285,16 @@ func (s *Server) Authorize(ctx context.Context, caller *Caller, action string, s
 }
 
 func (c *Call) decide(action string, scope resourceid.ID, attrs map[string]string) (authz.Decision, error) {
-	return c.S.Authz.Decide(c.Ctx, authz.Request{
+	d, err := c.S.Authz.Decide(c.Ctx, authz.Request{
 		Principals: []string{c.Caller.ObjectID},
 		Action:     action,
 		Scope:      scope.String(),
 		Attributes: attrs,
 	})
+	if err == nil {
+		c.decisions = append(c.decisions, decided{Decision: d, action: action, scope: scope.String()})
+	}
+	return d, err
 }
 
 // Can reports whether the caller may perform action at scope.

@@ -225,6 +225,9 @@ type Call struct {
 	Body []byte
 
 	rbacChanged bool
+	// decisions are the request's authorization decisions, for the
+	// access log.
+	decisions []decided
 }
 
 // Tenant returns the tenant id.

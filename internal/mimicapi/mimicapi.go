@@ -7,6 +7,8 @@
 //	DELETE /mimic/v1/runs/{id}            (X-Mimic-Run-Secret)
 //	POST   /mimic/v1/runs/{id}/token      (X-Mimic-Run-Secret) a fresh service-account token
 //	GET    /mimic/v1/logs/signins?identity=&compute=&since=&after=&limit=
+//	GET    /mimic/v1/logs/access?identity=&compute=&principal=&since=&after=&limit=
+//	GET    /mimic/v1/authz/check?principal=&action=&scope=&dataAction=true
 //
 // Callers authenticate with an ARM token and are authorized by RBAC. To
 // start a run as a compute resource, the caller needs the permission that
@@ -21,15 +23,16 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/mimic-emu/mimic/internal/accesslog"
 	"github.com/mimic-emu/mimic/internal/arm"
 	"github.com/mimic-emu/mimic/internal/arm/compute"
 	"github.com/mimic-emu/mimic/internal/arm/containerservice"
 	"github.com/mimic-emu/mimic/internal/arm/web"
 	"github.com/mimic-emu/mimic/internal/armerr"
+	"github.com/mimic-emu/mimic/internal/authz"
 	"github.com/mimic-emu/mimic/internal/directory"
 	"github.com/mimic-emu/mimic/internal/resourceid"
 	"github.com/mimic-emu/mimic/internal/signin"
@@ -52,6 +55,8 @@ type API struct {
 	Store   store.Store
 	Runs    *workload.Runs
 	Signins *signin.Log
+	Access  *accesslog.Log
+	Authz   interface{ Engine() *authz.Engine }
 	AKS     AKS
 	// ProxyURL is the proxy's URL, e.g. http://127.0.0.1:7480.
 	ProxyURL func() string
@@ -78,6 +83,8 @@ func (a *API) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /mimic/v1/runs/{id}", a.handle(a.deleteRun))
 	mux.HandleFunc("POST /mimic/v1/runs/{id}/token", a.handle(a.runToken))
 	mux.HandleFunc("GET /mimic/v1/logs/signins", a.handle(a.signins))
+	mux.HandleFunc("GET /mimic/v1/logs/access", a.handle(a.access))
+	mux.HandleFunc("GET /mimic/v1/authz/check", a.handle(a.check))
 }
 
 func (a *API) handle(fn func(w http.ResponseWriter, r *http.Request) error) http.HandlerFunc {
@@ -325,66 +332,4 @@ func (a *API) runToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, TokenResponse{Token: tok, ExpiresOn: exp})
-}
-
-// SignIn is a sign-in log entry as the API returns it.
-type SignIn struct {
-	Seq         int64     `json:"seq"`
-	Time        time.Time `json:"time"`
-	Endpoint    string    `json:"endpoint"`
-	Result      string    `json:"result"`
-	ErrorCode   string    `json:"errorCode,omitempty"`
-	Message     string    `json:"message,omitempty"`
-	PrincipalID string    `json:"principalId,omitempty"`
-	ClientID    string    `json:"clientId,omitempty"`
-	IdentityID  string    `json:"identity,omitempty"`
-	ComputeID   string    `json:"compute,omitempty"`
-	Credential  string    `json:"federatedCredential,omitempty"`
-	Audience    string    `json:"audience,omitempty"`
-}
-
-func (a *API) signins(w http.ResponseWriter, r *http.Request) error {
-	caller, err := a.ARM.Authenticate(r)
-	if err != nil {
-		return err
-	}
-	if err := a.ARM.Authorize(r.Context(), caller, "Microsoft.Insights/logs/read", resourceid.ID{Subscription: a.SubscriptionID}); err != nil {
-		return err
-	}
-	q := r.URL.Query()
-	f := store.SignInFilter{IdentityID: q.Get("identity"), ComputeID: q.Get("compute"), PrincipalID: q.Get("principal")}
-	if s := q.Get("since"); s != "" {
-		t, err := time.Parse(time.RFC3339Nano, s)
-		if err != nil {
-			return armerr.BadRequest("InvalidQuery", "'since' must be an RFC 3339 time: %v", err)
-		}
-		f.Since = t
-	}
-	for key, dst := range map[string]*int64{"after": &f.AfterSeq} {
-		if s := q.Get(key); s != "" {
-			n, err := strconv.ParseInt(s, 10, 64)
-			if err != nil {
-				return armerr.BadRequest("InvalidQuery", "'%s' must be a number", key)
-			}
-			*dst = n
-		}
-	}
-	f.Limit = 1000
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n <= 0 || n > 10000 {
-			return armerr.BadRequest("InvalidQuery", "'limit' must be between 1 and 10000")
-		}
-		f.Limit = n
-	}
-	entries, err := a.Signins.Query(r.Context(), f)
-	if err != nil {
-		return err
-	}
-	out := make([]SignIn, 0, len(entries))
-	for _, e := range entries {
-		out = append(out, SignIn{Seq: e.Seq, Time: e.At, Endpoint: e.Endpoint, Result: e.Result, ErrorCode: e.ErrorCode, Message: e.Message,
-			PrincipalID: e.PrincipalID, ClientID: e.ClientID, IdentityID: e.IdentityID, ComputeID: e.ComputeID, Credential: e.Credential, Audience: e.Audience})
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{"value": out})
 }

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/mimic-emu/mimic/internal/aks"
+	"github.com/mimic-emu/mimic/internal/accesslog"
 	"github.com/mimic-emu/mimic/internal/appservice"
 	"github.com/mimic-emu/mimic/internal/arm"
 	"github.com/mimic-emu/mimic/internal/arm/authorization"
@@ -121,6 +122,8 @@ type Server struct {
 	Created bool
 	// Signins is the sign-in log.
 	Signins *signin.Log
+	// Access is the access log.
+	Access *accesslog.Log
 
 	ring     *jwt.Ring
 	keys     *tokens.Keys
@@ -133,6 +136,8 @@ type Server struct {
 	instance string
 
 	mimicMux      *http.ServeMux
+	keyVault      http.Handler
+	blob          http.Handler
 	proxy         *proxy.Proxy
 	proxyHTTP     *http.Server
 	proxyListener net.Listener
@@ -176,6 +181,7 @@ func (s *Server) init(ctx context.Context) error {
 		return err
 	}
 	s.Signins = signin.New(s.Store, now)
+	s.Access = accesslog.New(s.Store, now)
 	s.authz = rbac.New(s.Store)
 	s.authz.Delay = s.Config.PropagationDelay
 	if err := s.authz.Load(ctx); err != nil {
@@ -198,7 +204,7 @@ func (s *Server) init(ctx context.Context) error {
 	s.aks.Register(reg)
 	s.arm = &arm.Server{
 		Store: s.Store, Tenant: t.ID, Registry: reg, Verifier: verifier, Authz: s.authz, Now: now,
-		StrictRevocation: s.Config.StrictRevocation, Minter: minter, MITokenLifetime: s.Config.MITokenLifetime,
+		StrictRevocation: s.Config.StrictRevocation, Minter: minter, MITokenLifetime: s.Config.MITokenLifetime, Access: s.Access,
 	}
 	s.issuer = http.NewServeMux()
 	issuerKeys, err := s.issuerKeys()
@@ -223,6 +229,11 @@ func (s *Server) init(ctx context.Context) error {
 	}
 	s.proxyListener = pl
 	s.initWorkloads(minter, minterTLS)
+	if err := s.initDataPlanes(verifier); err != nil {
+		ln.Close()
+		pl.Close()
+		return err
+	}
 	s.listener = tls.NewListener(ln, &tls.Config{GetCertificate: minterTLS.GetCertificate, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
 	s.http = &http.Server{
 		Handler:           s,
@@ -260,7 +271,7 @@ func (s *Server) initWorkloads(minter *tokens.Minter, certs *pki.Minter) {
 		ErrorLog: slog.NewLogLogger(slog.Default().Handler(), slog.LevelDebug)}
 	s.mimicMux = http.NewServeMux()
 	s.mimicMux.HandleFunc("GET /mimic/health", s.serveHealth)
-	(&mimicapi.API{
+	(&mimicapi.API{Access: s.Access, Authz: s.authz,
 		ARM: s.arm, Store: s.Store, Runs: runs, Signins: s.Signins, AKS: s.aks, RunTTL: s.Config.RunTTL, SubscriptionID: s.Tenant.SubscriptionID,
 		ProxyURL:         s.ProxyURL,
 		IdentityEndpoint: func() string { return s.ProxyURL() + appservice.Path },
@@ -360,6 +371,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		s.http.Close()
 		s.proxyHTTP.Close()
 		s.Signins.Close()
+		s.Access.Close()
 		s.Store.Close()
 		return err
 	case <-ctx.Done():
@@ -371,6 +383,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		err = perr
 	}
 	s.proxy.Close()
+	if aerr := s.Access.Close(); err == nil {
+		err = aerr
+	}
 	if lerr := s.Signins.Close(); err == nil {
 		err = lerr
 	}
@@ -388,6 +403,7 @@ func (s *Server) Close() error {
 	s.listener.Close()
 	s.proxyListener.Close()
 	s.Signins.Close()
+	s.Access.Close()
 	return s.Store.Close()
 }
 

@@ -63,6 +63,7 @@ type Tx interface {
 	KeyTx
 	RunTx
 	SignInTx
+	AccessTx
 }
 
 // Resource is one ARM resource document.
@@ -276,4 +277,56 @@ type SignInTx interface {
 	ListSignIns(ctx context.Context, f SignInFilter) ([]*SignIn, error)
 	// DeleteSignInsBefore deletes entries older than t (retention).
 	DeleteSignInsBefore(ctx context.Context, t time.Time) (int, error)
+}
+
+// Access is one entry of the access log: an authorization decision on a
+// control-plane or data-plane request.
+type Access struct {
+	// Seq orders entries; the store sets it.
+	Seq int64
+	At  time.Time
+	// Plane is "arm", "keyvault" or "blob".
+	Plane  string
+	Method string
+	// PrincipalID and ClientID name the caller.
+	PrincipalID string
+	ClientID    string
+	// IdentityID is the caller's managed identity resource (xms_mirid).
+	IdentityID string
+	// ComputeID is the compute the request came from (the run, or the
+	// token's xms_az_rid).
+	ComputeID string
+	// Action is the action or data action decided on.
+	Action     string
+	DataAction bool
+	Scope      string
+	Allowed    bool
+	// Assignment and Role name the grant; Deny a blocking deny assignment.
+	Assignment string
+	Role       string
+	Deny       string
+	// Reason explains the decision.
+	Reason string
+	// Status is the HTTP status the request was answered with.
+	Status int
+}
+
+// AccessFilter selects access log entries; empty fields select all.
+type AccessFilter struct {
+	IdentityID  string
+	ComputeID   string
+	PrincipalID string
+	Since       time.Time
+	AfterSeq    int64
+	Limit       int
+}
+
+// AccessTx holds the access log.
+type AccessTx interface {
+	// AppendAccess appends entries, setting their Seq.
+	AppendAccess(ctx context.Context, entries []*Access) error
+	// ListAccess returns matching entries, oldest first.
+	ListAccess(ctx context.Context, f AccessFilter) ([]*Access, error)
+	// DeleteAccessBefore deletes entries older than t (retention).
+	DeleteAccessBefore(ctx context.Context, t time.Time) (int, error)
 }

@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"CanceledContext", testCanceledContext},
 		{"Runs", testRuns},
 		{"SignIns", testSignIns},
+		{"Access", testAccess},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -601,6 +602,53 @@ func testSignIns(t *testing.T, s store.Store) {
 		return err
 	})
 	if n != 1 || len(query(store.SignInFilter{})) != 2 {
+		t.Fatalf("retention deleted %d", n)
+	}
+}
+
+func testAccess(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	base := time.Now().UTC().Add(-time.Hour).Truncate(time.Microsecond)
+	vault := rgA + "/providers/Microsoft.KeyVault/vaults/v1"
+	entries := []*store.Access{
+		{At: base, Plane: "keyvault", Method: "GET", PrincipalID: "P1", IdentityID: rgA + uai + "Id1", ComputeID: rgA + vm + "VM1",
+			Action: "Microsoft.KeyVault/vaults/secrets/getSecret/action", DataAction: true, Scope: vault + "/secrets/s",
+			Allowed: true, Assignment: "/ra/1", Role: "Key Vault Secrets User", Reason: "granted", Status: 200},
+		{At: base.Add(time.Minute), Plane: "arm", Method: "PUT", PrincipalID: "p2", Action: "Microsoft.Resources/subscriptions/resourceGroups/write",
+			Scope: rgA, Allowed: false, Deny: "/deny/1", Reason: "denied", Status: 403},
+	}
+	update(t, s, func(tx store.Tx) error { return tx.AppendAccess(ctx, entries) })
+	if entries[0].Seq == 0 || entries[1].Seq <= entries[0].Seq {
+		t.Fatalf("sequence numbers %d %d", entries[0].Seq, entries[1].Seq)
+	}
+	query := func(f store.AccessFilter) []*store.Access {
+		var out []*store.Access
+		if err := s.View(ctx, func(tx store.Tx) error { var err error; out, err = tx.ListAccess(ctx, f); return err }); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	got := query(store.AccessFilter{IdentityID: rgA + uai + "id1"})
+	if len(got) != 1 {
+		t.Fatalf("by identity: %+v", got)
+	}
+	e := got[0]
+	if !e.DataAction || !e.Allowed || e.Status != 200 || e.Role != "Key Vault Secrets User" || e.ComputeID != rgA+vm+"VM1" || !e.At.Equal(base) || e.Scope != vault+"/secrets/s" {
+		t.Fatalf("entry read back as %+v", e)
+	}
+	if got := query(store.AccessFilter{PrincipalID: "P2"}); len(got) != 1 || got[0].Allowed || got[0].Deny != "/deny/1" || got[0].DataAction {
+		t.Fatalf("denied entry: %+v", got)
+	}
+	if got := query(store.AccessFilter{ComputeID: strings.ToLower(rgA + vm + "vm1")}); len(got) != 1 {
+		t.Fatalf("by compute: %+v", got)
+	}
+	var n int
+	update(t, s, func(tx store.Tx) error {
+		var err error
+		n, err = tx.DeleteAccessBefore(ctx, base.Add(time.Second))
+		return err
+	})
+	if n != 1 || len(query(store.AccessFilter{})) != 1 {
 		t.Fatalf("retention deleted %d", n)
 	}
 }

@@ -1,0 +1,95 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/mimic-emu/mimic/internal/store"
+)
+
+const (
+	qInsertAccess = "INSERT INTO access (at, plane, method, principal_id, client_id, identity_key, identity_id, compute_key, compute_id, action, data_action, scope, allowed, assignment, role, deny, reason, status) " +
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq"
+	accessCols      = "SELECT seq, at, plane, method, principal_id, client_id, identity_id, compute_id, action, data_action, scope, allowed, assignment, role, deny, reason, status FROM access"
+	qDeleteAccessTo = "DELETE FROM access WHERE at < ?"
+)
+
+func init() { allQueries = append(allQueries, qInsertAccess, qDeleteAccessTo) }
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (t *tx) AppendAccess(ctx context.Context, entries []*store.Access) error {
+	for _, e := range entries {
+		if e.At.IsZero() {
+			e.At = time.Now().UTC()
+		}
+		err := t.queryRow(ctx, qInsertAccess, nanos(e.At), e.Plane, e.Method, strings.ToLower(e.PrincipalID), e.ClientID,
+			strings.ToLower(e.IdentityID), e.IdentityID, strings.ToLower(e.ComputeID), e.ComputeID, e.Action, boolInt(e.DataAction),
+			e.Scope, boolInt(e.Allowed), e.Assignment, e.Role, e.Deny, e.Reason, e.Status).Scan(&e.Seq)
+		if err != nil {
+			return fmt.Errorf("append access: %w", err)
+		}
+	}
+	return nil
+}
+
+func (t *tx) ListAccess(ctx context.Context, f store.AccessFilter) ([]*store.Access, error) {
+	var where []string
+	var args []any
+	if f.IdentityID != "" {
+		where, args = append(where, "identity_key = ?"), append(args, strings.ToLower(f.IdentityID))
+	}
+	if f.ComputeID != "" {
+		where, args = append(where, "compute_key = ?"), append(args, strings.ToLower(f.ComputeID))
+	}
+	if f.PrincipalID != "" {
+		where, args = append(where, "principal_id = ?"), append(args, strings.ToLower(f.PrincipalID))
+	}
+	if !f.Since.IsZero() {
+		where, args = append(where, "at >= ?"), append(args, nanos(f.Since))
+	}
+	if f.AfterSeq > 0 {
+		where, args = append(where, "seq > ?"), append(args, f.AfterSeq)
+	}
+	q := accessCols
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY seq"
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	rows, err := t.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*store.Access
+	for rows.Next() {
+		var e store.Access
+		var at, data, allowed, status int64
+		if err := rows.Scan(&e.Seq, &at, &e.Plane, &e.Method, &e.PrincipalID, &e.ClientID, &e.IdentityID, &e.ComputeID, &e.Action, &data,
+			&e.Scope, &allowed, &e.Assignment, &e.Role, &e.Deny, &e.Reason, &status); err != nil {
+			return nil, err
+		}
+		e.At, e.DataAction, e.Allowed, e.Status = fromNanos(at), data == 1, allowed == 1, int(status)
+		out = append(out, &e)
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) DeleteAccessBefore(ctx context.Context, before time.Time) (int, error) {
+	res, err := t.exec(ctx, qDeleteAccessTo, nanos(before))
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
