@@ -64,6 +64,8 @@ type Tx interface {
 	RunTx
 	SignInTx
 	AccessTx
+	SecretTx
+	BlobTx
 }
 
 // Resource is one ARM resource document.

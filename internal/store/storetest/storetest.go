@@ -22,34 +22,46 @@ import (
 
 // Run runs every conformance test against stores made by newStore.
 func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s store.Store)
-	}{
-		{"ResourceCRUD", testResourceCRUD},
-		{"ResourceCaseInsensitive", testResourceCaseInsensitive},
-		{"ResourceVersions", testResourceVersions},
-		{"ResourceListing", testResourceListing},
-		{"ResourcePaging", testResourcePaging},
-		{"DeleteTreeWholeSegments", testDeleteTree},
-		{"InvalidIDs", testInvalidIDs},
-		{"Principals", testPrincipals},
-		{"Meta", testMeta},
-		{"SigningKeys", testSigningKeys},
-		{"Rollback", testRollback},
-		{"ConcurrentReadModifyWrite", testConcurrentRMW},
-		{"ConcurrentBump", testConcurrentBump},
-		{"CanceledContext", testCanceledContext},
-		{"Runs", testRuns},
-		{"SignIns", testSignIns},
-		{"Access", testAccess},
-	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStore(t)
 			tc.fn(t, s)
 		})
 	}
+}
+
+// tests are the conformance tests; files of this package add theirs with
+// register in an init function.
+var tests []struct {
+	name string
+	fn   func(t *testing.T, s store.Store)
+}
+
+func register(name string, fn func(t *testing.T, s store.Store)) {
+	tests = append(tests, struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{name, fn})
+}
+
+func init() {
+	register("ResourceCRUD", testResourceCRUD)
+	register("ResourceCaseInsensitive", testResourceCaseInsensitive)
+	register("ResourceVersions", testResourceVersions)
+	register("ResourceListing", testResourceListing)
+	register("ResourcePaging", testResourcePaging)
+	register("DeleteTreeWholeSegments", testDeleteTree)
+	register("InvalidIDs", testInvalidIDs)
+	register("Principals", testPrincipals)
+	register("Meta", testMeta)
+	register("SigningKeys", testSigningKeys)
+	register("Rollback", testRollback)
+	register("ConcurrentReadModifyWrite", testConcurrentRMW)
+	register("ConcurrentBump", testConcurrentBump)
+	register("CanceledContext", testCanceledContext)
+	register("Runs", testRuns)
+	register("SignIns", testSignIns)
+	register("Access", testAccess)
 }
 
 const (

@@ -1,0 +1,4 @@
+package store
+
+// BlobTx holds Blob containers and blobs. (Defined by the Blob data plane.)
+type BlobTx interface{}
