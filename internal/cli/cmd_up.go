@@ -59,6 +59,8 @@ keep all of it. Clients find the server through MIMIC_HOME/profile.json.`,
 	f.DurationVar(&cfg.MITokenLifetime, "mi-token-lifetime", 24*time.Hour, "lifetime of managed identity tokens")
 	f.DurationVar(&cfg.KeyRotation, "key-rotation", 7*24*time.Hour, "how long a token-signing key signs before it is replaced")
 	f.BoolVar(&cfg.StrictRevocation, "strict-revocation", false, "refuse tokens of deleted identities at once (Azure honours them until they expire)")
+	f.StringArrayVar(&cfg.DenyAssignments, "deny-assignments", nil, "load deny assignments from a JSON file (repeatable; Azure has no API to write them)")
+	f.DurationVar(&cfg.LogRetention, "log-retention", 30*24*time.Hour, "how long sign-in and access log entries are kept (0: forever)")
 	f.DurationVar(&cfg.TokenLeeway, "token-leeway", 5*time.Minute, "clock skew allowed when checking a token's expiry")
 	f.DurationVar(&cfg.PropagationDelay, "rbac-propagation-delay", 0, "delay before role assignment changes take effect, as in Azure")
 	f.StringArrayVar(&issuerJWKS, "oidc-issuer-jwks", nil, "ISSUER=PATH: trust the keys in the JWKS file PATH for the OIDC issuer ISSUER (exact URL) instead of fetching them; repeatable")

@@ -46,7 +46,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&g.home, "home", "", "mimic home directory (default $MIMIC_HOME or ~/.mimic)")
-	root.AddCommand(newUpCmd(g), newStatusCmd(g), newEnvCmd(g), newRunCmd(g), newLogsCmd(g))
+	root.AddCommand(newUpCmd(g), newStatusCmd(g), newEnvCmd(g), newRunCmd(g), newLogsCmd(g), newRoleCmd(g))
 	root.AddCommand(newAKSCmd(g))
 	return root
 }

@@ -86,6 +86,11 @@ type Config struct {
 	StrictRevocation bool
 	// PropagationDelay delays the effect of RBAC writes.
 	PropagationDelay time.Duration
+	// DenyAssignments are files of deny assignments loaded at start.
+	DenyAssignments []string
+	// LogRetention is how long sign-in and access log entries are kept;
+	// zero keeps them forever.
+	LogRetention time.Duration
 	// TokenLeeway is the clock skew allowed when checking token expiry.
 	TokenLeeway time.Duration
 	// OIDCIssuerJWKS maps external OIDC issuers to JWKS files that hold
@@ -182,6 +187,17 @@ func (s *Server) init(ctx context.Context) error {
 	}
 	s.Signins = signin.New(s.Store, now)
 	s.Access = accesslog.New(s.Store, now)
+	for _, path := range s.Config.DenyAssignments {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("deny assignments: %w", err)
+		}
+		n, err := authorization.LoadDenyAssignments(ctx, s.Store, path, data)
+		if err != nil {
+			return fmt.Errorf("deny assignments: %w", err)
+		}
+		slog.Info("loaded deny assignments", "file", path, "count", n)
+	}
 	s.authz = rbac.New(s.Store)
 	s.authz.Delay = s.Config.PropagationDelay
 	if err := s.authz.Load(ctx); err != nil {
@@ -362,6 +378,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	go s.keys.Run(bg, time.Minute)
 	go s.authz.Run(bg, 2*time.Second)
 	go s.arm.WatchRevision(bg, 2*time.Second)
+	if s.Config.LogRetention > 0 {
+		go s.retain(bg, time.Hour)
+	}
 
 	errc := make(chan error, 2)
 	go func() { errc <- s.http.Serve(s.listener) }()
@@ -438,6 +457,29 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.mimicMux.ServeHTTP(w, r)
 	default:
 		s.issuer.ServeHTTP(w, r)
+	}
+}
+
+// retain deletes log entries older than the retention, now and then every
+// interval, until ctx ends.
+func (s *Server) retain(ctx context.Context, every time.Duration) {
+	for {
+		cutoff := time.Now().Add(-s.Config.LogRetention)
+		err := s.Store.Update(ctx, func(tx store.Tx) error {
+			if _, err := tx.DeleteSignInsBefore(ctx, cutoff); err != nil {
+				return err
+			}
+			_, err := tx.DeleteAccessBefore(ctx, cutoff)
+			return err
+		})
+		if err != nil && ctx.Err() == nil {
+			slog.Error("log retention failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
 	}
 }
 
