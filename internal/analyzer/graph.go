@@ -1,0 +1,397 @@
+package analyzer
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/mimic-emu/mimic/internal/authz"
+	"github.com/mimic-emu/mimic/internal/resourceid"
+)
+
+// Capability classes: what an identity's role lets it do at a scope that
+// yields more identities (DESIGN §3).
+type capability uint8
+
+const (
+	capRunCommand capability = iota // run-command on VMs → their identities
+	capWrite                        // write on VMs and sites → their identities
+	capClusterAdmin                 // cluster-admin credentials → kubelet and service accounts
+	capAssign                       // assign a user-assigned identity (with write on some compute)
+	capFederate                     // write an identity's federated credentials
+	capRoleAssign                   // write role assignments → anything under the scope
+	numCaps
+)
+
+var capNames = [numCaps]string{"runCommand", "write", "clusterAdmin", "assign", "federatedCredentialWrite", "roleAssignmentWrite"}
+
+// capActions are the actions that grant each capability, for the types it
+// applies to.
+var capActions = [numCaps][]string{
+	capRunCommand:   {"Microsoft.Compute/virtualMachines/runCommand/action"},
+	capWrite:        {"Microsoft.Compute/virtualMachines/write", "Microsoft.Web/sites/write"},
+	capClusterAdmin: {"Microsoft.ContainerService/managedClusters/listClusterAdminCredential/action"},
+	capAssign:       {"Microsoft.ManagedIdentity/userAssignedIdentities/assign/action"},
+	capFederate:     {"Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write"},
+	capRoleAssign:   {"Microsoft.Authorization/roleAssignments/write"},
+}
+
+// Edge kinds, as paths name their steps.
+type edgeKind uint8
+
+const (
+	edgeToken     edgeKind = iota // compute → identity: code there gets its tokens
+	edgeRole                      // identity → capability at a scope: a role assignment
+	edgeContains                  // capability at a scope → the same at a child scope
+	edgeCapTarget                 // capability at a target → the compute or identity it yields
+	edgeImplies                   // roleAssignmentWrite → every other capability at the scope
+	edgeNodeAccess                // cluster → its service accounts' pods
+	edgeDirect                    // identity → target, decided one by one (deny assignments)
+)
+
+// node layout: computes, then identities, then scopes × capabilities.
+type graph struct {
+	e         *Estate
+	computes  []*Compute
+	ids       []*Identity
+	scopes    []string // canonical keys of every scope (resources and their ancestors)
+	scopeIdx  map[string]int32
+	parentOf  []int32 // scope → parent scope, -1 for the root
+	nodeCount int32
+
+	// CSR adjacency.
+	offsets []int32
+	targets []int32
+	kinds   []edgeKind
+	vias    []int32 // assignment index for role edges, capability for cap edges, else -1
+
+	assignments []authz.Assignment // by index, for vias
+	computeIdx  map[string]int32
+	identityIdx map[string]int32
+	// computeBelow marks scopes at or under which a VM or a site lives:
+	// reaching write there means "can write some compute", which assign
+	// edges need too.
+	computeBelow []bool
+}
+
+func (g *graph) computeNode(i int32) int32  { return i }
+func (g *graph) identityNode(i int32) int32 { return int32(len(g.computes)) + i }
+func (g *graph) capNode(scope int32, c capability) int32 {
+	return int32(len(g.computes)+len(g.ids)) + scope*int32(numCaps) + int32(c)
+}
+
+// kindOf says what a node is.
+func (g *graph) kindOf(n int32) (string, int32) {
+	switch {
+	case n < int32(len(g.computes)):
+		return "compute", n
+	case n < int32(len(g.computes)+len(g.ids)):
+		return "identity", n - int32(len(g.computes))
+	}
+	rel := n - int32(len(g.computes)+len(g.ids))
+	return "capability", rel
+}
+
+type rawEdge struct {
+	from, to int32
+	kind     edgeKind
+	via      int32
+}
+
+// buildGraph builds the reachability graph of an estate.
+func buildGraph(e *Estate) *graph {
+	g := &graph{e: e, computes: e.Computes, ids: e.Identities, scopeIdx: map[string]int32{},
+		computeIdx: map[string]int32{}, identityIdx: map[string]int32{}, assignments: e.Assignments}
+	for i, c := range g.computes {
+		g.computeIdx[strings.ToLower(c.ID)] = int32(i)
+	}
+	for i, id := range g.ids {
+		g.identityIdx[strings.ToLower(id.Key)] = int32(i)
+		g.identityIdx[id.PrincipalID] = int32(i)
+	}
+	// The scope tree: every resource and its ancestors, and the root.
+	var addScope func(id resourceid.ID) int32
+	addScope = func(id resourceid.ID) int32 {
+		key := id.Key()
+		if i, ok := g.scopeIdx[key]; ok {
+			return i
+		}
+		parent := int32(-1)
+		if !id.IsRoot() {
+			parent = addScope(id.Parent())
+		}
+		i := int32(len(g.scopes))
+		g.scopes = append(g.scopes, key)
+		g.scopeIdx[key] = i
+		g.parentOf = append(g.parentOf, parent)
+		return i
+	}
+	addScope(resourceid.ID{})
+	for _, r := range e.Resources {
+		if id, err := resourceid.Parse(r.ID); err == nil {
+			addScope(id)
+		}
+	}
+	for _, c := range e.Computes {
+		if id, err := resourceid.Parse(c.ID); err == nil {
+			addScope(id)
+		}
+	}
+	g.nodeCount = int32(len(g.computes)+len(g.ids)) + int32(len(g.scopes))*int32(numCaps)
+
+	var edges []rawEdge
+	add := func(from, to int32, k edgeKind, via int32) { edges = append(edges, rawEdge{from, to, k, via}) }
+
+	// compute → identity, and cluster → its service accounts.
+	for ci, c := range g.computes {
+		for _, key := range c.Identities {
+			if ii, ok := g.identityIdx[strings.ToLower(key)]; ok {
+				add(g.computeNode(int32(ci)), g.identityNode(ii), edgeToken, -1)
+			}
+		}
+		if c.Kind == ServiceAccount {
+			if cl, ok := g.computeIdx[strings.ToLower(c.Cluster)]; ok {
+				add(g.computeNode(cl), g.computeNode(int32(ci)), edgeNodeAccess, -1)
+			}
+		}
+	}
+	// capability tree edges, and capability → target edges.
+	for si, key := range g.scopes {
+		s := int32(si)
+		if p := g.parentOf[si]; p >= 0 {
+			for c := capability(0); c < numCaps; c++ {
+				add(g.capNode(p, c), g.capNode(s, c), edgeContains, int32(c))
+			}
+		}
+		for c := capRunCommand; c < capRoleAssign; c++ {
+			add(g.capNode(s, capRoleAssign), g.capNode(s, c), edgeImplies, int32(c))
+		}
+		if ci, ok := g.computeIdx[key]; ok {
+			switch g.computes[ci].Kind {
+			case VM:
+				add(g.capNode(s, capRunCommand), g.computeNode(ci), edgeCapTarget, int32(capRunCommand))
+				add(g.capNode(s, capWrite), g.computeNode(ci), edgeCapTarget, int32(capWrite))
+			case WebApp, FunctionApp:
+				add(g.capNode(s, capWrite), g.computeNode(ci), edgeCapTarget, int32(capWrite))
+			case Cluster:
+				add(g.capNode(s, capClusterAdmin), g.computeNode(ci), edgeCapTarget, int32(capClusterAdmin))
+			}
+		}
+		if ii, ok := g.identityIdx[key]; ok && g.ids[ii].Kind == UserAssigned {
+			add(g.capNode(s, capAssign), g.identityNode(ii), edgeCapTarget, int32(capAssign))
+			add(g.capNode(s, capFederate), g.identityNode(ii), edgeCapTarget, int32(capFederate))
+		}
+	}
+	// identity → capability at the scope of each assignment whose role
+	// grants it; identities that a deny assignment may touch get their
+	// edges decided target by target instead.
+	roleGrants := map[string][numCaps]bool{}
+	denied := deniedPrincipals(e.Denies)
+	for ai, a := range e.Assignments {
+		ii, ok := g.identityIdx[a.PrincipalID]
+		if !ok || denied(a.PrincipalID) {
+			continue
+		}
+		si, ok := g.scopeIdx[strings.ToLower(strings.TrimSuffix(a.Scope, "/"))]
+		if !ok {
+			if a.Scope == "/" {
+				si = 0
+			} else {
+				continue
+			}
+		}
+		grants, seen := roleGrants[a.RoleID]
+		if !seen {
+			grants = roleCapabilities(e.engine, a.RoleID)
+			roleGrants[a.RoleID] = grants
+		}
+		if a.Condition != "" {
+			// A conditional grant of these control-plane actions cannot be
+			// decided without the request; count it as not granting.
+			continue
+		}
+		for c := capability(0); c < numCaps; c++ {
+			if grants[c] {
+				add(g.identityNode(ii), g.capNode(si, c), edgeRole, int32(ai))
+			}
+		}
+	}
+	g.addDirectEdges(denied, &edges)
+	g.computeBelow = make([]bool, len(g.scopes))
+	for _, c := range g.computes {
+		if c.Kind != VM && c.Kind != WebApp && c.Kind != FunctionApp {
+			continue
+		}
+		for s, ok := g.scopeIdx[strings.ToLower(c.ID)]; ok && s >= 0 && !g.computeBelow[s]; s = g.parentOf[s] {
+			g.computeBelow[s] = true
+		}
+	}
+	g.freeze(edges)
+	return g
+}
+
+// roleCapabilities says which capabilities a role grants.
+func roleCapabilities(en *authz.Engine, roleID string) [numCaps]bool {
+	var out [numCaps]bool
+	r, ok := en.Role(roleID)
+	if !ok {
+		return out
+	}
+	for c := capability(0); c < numCaps; c++ {
+		for _, action := range capActions[c] {
+			if roleAllows(r, action) {
+				out[c] = true
+			}
+		}
+	}
+	return out
+}
+
+// roleAllows reports whether a role's permission blocks grant a
+// control-plane action (ignoring role conditions, which built-in roles put
+// only on data actions and role assignment writes).
+func roleAllows(r *authz.Role, action string) bool {
+	for _, p := range r.Permissions {
+		if p.Condition != "" {
+			continue
+		}
+		if anyMatch(p.Actions, action) && !anyMatch(p.NotActions, action) {
+			return true
+		}
+	}
+	return false
+}
+
+func anyMatch(patterns []string, action string) bool {
+	for _, p := range patterns {
+		if authz.Match(p, action) {
+			return true
+		}
+	}
+	return false
+}
+
+// deniedPrincipals returns a predicate: may a deny assignment apply to
+// this principal?
+func deniedPrincipals(denies []authz.DenyAssignment) func(string) bool {
+	everyone := false
+	named := map[string]bool{}
+	for _, d := range denies {
+		for _, p := range d.Principals {
+			if p == authz.Everyone {
+				everyone = true
+			}
+			named[strings.ToLower(p)] = true
+		}
+	}
+	return func(p string) bool { return everyone || named[strings.ToLower(p)] }
+}
+
+// addDirectEdges decides, target by target with the engine, the
+// capabilities of identities a deny assignment may touch.
+func (g *graph) addDirectEdges(denied func(string) bool, edges *[]rawEdge) {
+	en := g.e.engine
+	for ii, id := range g.ids {
+		if !denied(id.PrincipalID) || len(en.AssignmentsFor(id.PrincipalID)) == 0 {
+			continue
+		}
+		from := g.identityNode(int32(ii))
+		allowed := func(action, scope string) bool {
+			return en.Allowed(authz.Request{Principals: []string{id.PrincipalID}, Action: action, Scope: scope})
+		}
+		for ci, c := range g.computes {
+			var ok bool
+			switch c.Kind {
+			case VM:
+				ok = allowed(capActions[capRunCommand][0], c.ID) || allowed(capActions[capWrite][0], c.ID)
+			case WebApp, FunctionApp:
+				ok = allowed(capActions[capWrite][1], c.ID)
+			case Cluster:
+				ok = allowed(capActions[capClusterAdmin][0], c.ID)
+			}
+			if ok {
+				*edges = append(*edges, rawEdge{from, g.computeNode(int32(ci)), edgeDirect, -1})
+			}
+		}
+		for ti, t := range g.ids {
+			if t.Kind == UserAssigned && (allowed(capActions[capFederate][0], t.Key) || allowed(capActions[capAssign][0], t.Key)) {
+				*edges = append(*edges, rawEdge{from, g.identityNode(int32(ti)), edgeDirect, -1})
+			}
+		}
+	}
+}
+
+// freeze packs edges into CSR arrays.
+func (g *graph) freeze(edges []rawEdge) {
+	sort.SliceStable(edges, func(i, j int) bool { return edges[i].from < edges[j].from })
+	g.offsets = make([]int32, g.nodeCount+1)
+	g.targets = make([]int32, len(edges))
+	g.kinds = make([]edgeKind, len(edges))
+	g.vias = make([]int32, len(edges))
+	for i, e := range edges {
+		g.offsets[e.from+1]++
+		g.targets[i], g.kinds[i], g.vias[i] = e.to, e.kind, e.via
+	}
+	for i := int32(1); i <= g.nodeCount; i++ {
+		g.offsets[i] += g.offsets[i-1]
+	}
+}
+
+// bfs walks the graph from start nodes. Assign edges need a reached write
+// capability too (attaching an identity needs a compute to attach it to),
+// so they wait until one is reached. It returns each reached node's parent
+// edge index (-1 for starts, -2 for unreached) and depth.
+func (g *graph) bfs(starts []int32) (parent []int32, depth []int32) {
+	parent = make([]int32, g.nodeCount)
+	depth = make([]int32, g.nodeCount)
+	for i := range parent {
+		parent[i] = -2
+	}
+	queue := make([]int32, 0, 1024)
+	for _, s := range starts {
+		if parent[s] == -2 {
+			parent[s] = -1
+			queue = append(queue, s)
+		}
+	}
+	writeReached := false
+	var waiting []struct{ from, edge int32 } // assign edges waiting for a write capability
+	visit := func(from, edge int32) {
+		n := g.targets[edge]
+		if parent[n] != -2 {
+			return
+		}
+		parent[n] = edge
+		depth[n] = depth[from] + 1
+		queue = append(queue, n)
+	}
+	for head := 0; head < len(queue); head++ {
+		n := queue[head]
+		if !writeReached && g.isComputeWrite(n) {
+			writeReached = true
+			for _, w := range waiting {
+				visit(w.from, w.edge)
+			}
+			waiting = nil
+		}
+		for e := g.offsets[n]; e < g.offsets[n+1]; e++ {
+			if !writeReached && g.kinds[e] == edgeCapTarget && capability(g.vias[e]) == capAssign {
+				waiting = append(waiting, struct{ from, edge int32 }{n, e})
+				continue
+			}
+			visit(n, e)
+		}
+	}
+	return parent, depth
+}
+
+// isComputeWrite reports whether n is write at a scope with a compute below.
+func (g *graph) isComputeWrite(n int32) bool {
+	kind, rel := g.kindOf(n)
+	return kind == "capability" && capability(rel%int32(numCaps)) == capWrite && g.computeBelow[rel/int32(numCaps)]
+}
+
+// source returns the node an edge leaves, by binary search in offsets.
+func (g *graph) source(edge int32) int32 {
+	i := sort.Search(len(g.offsets), func(i int) bool { return g.offsets[i] > edge })
+	return int32(i - 1)
+}
