@@ -9,6 +9,7 @@
 //	GET    /mimic/v1/logs/signins?identity=&compute=&since=&after=&limit=
 //	GET    /mimic/v1/logs/access?identity=&compute=&principal=&since=&after=&limit=
 //	GET    /mimic/v1/authz/check?principal=&action=&scope=&dataAction=true
+//	GET    /mimic/v1/analysis/blast-radius?start=ID
 //
 // Callers authenticate with an ARM token and are authorized by RBAC. To
 // start a run as a compute resource, the caller needs the permission that
@@ -67,6 +68,8 @@ type API struct {
 	// SubscriptionID is the default subscription; reading logs needs
 	// read access at it.
 	SubscriptionID string
+
+	cache analysisCache
 }
 
 // Permissions that start runs: what yields code execution on a compute.
@@ -85,6 +88,7 @@ func (a *API) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /mimic/v1/logs/signins", a.handle(a.signins))
 	mux.HandleFunc("GET /mimic/v1/logs/access", a.handle(a.access))
 	mux.HandleFunc("GET /mimic/v1/authz/check", a.handle(a.check))
+	mux.HandleFunc("GET /mimic/v1/analysis/blast-radius", a.handle(a.blastRadius))
 }
 
 func (a *API) handle(fn func(w http.ResponseWriter, r *http.Request) error) http.HandlerFunc {
