@@ -14,6 +14,7 @@ import (
 
 func newUpCmd(g *globals) *cobra.Command {
 	var cfg server.Config
+	var withDemo bool
 	var issuerJWKS []string
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -43,12 +44,26 @@ keep all of it. Clients find the server through MIMIC_HOME/profile.json.`,
 				return err
 			}
 			printWelcome(g, srv)
-			err = srv.Serve(ctx)
+			served := make(chan error, 1)
+			go func() { served <- srv.Serve(ctx) }()
+			if withDemo {
+				loaded, err := srv.LoadDemo(ctx)
+				switch {
+				case err != nil:
+					fmt.Fprintln(g.stderr, "ERROR:", err)
+				case loaded:
+					fmt.Fprintln(g.stdout, "Loaded the demo estate: try 'mimic analyze' and 'mimic blast-radius --compute pay-api-dev'.")
+				default:
+					fmt.Fprintln(g.stdout, "The demo estate is already loaded in this home.")
+				}
+			}
+			err = <-served
 			fmt.Fprintln(g.stderr, "mimic stopped")
 			return err
 		},
 	}
 	f := cmd.Flags()
+	f.BoolVar(&withDemo, "demo", false, "load an example estate that shows each risky identity pattern (once per home)")
 	f.StringVar(&cfg.Store, "store", "", "store: a postgres:// URL or a SQLite file (default HOME/mimic.db)")
 	f.StringVar(&cfg.Listen, "listen", "127.0.0.1", "address to listen on")
 	f.IntVar(&cfg.Port, "port", 7443, "HTTPS port for ARM and the token issuer (0 picks a free port)")
