@@ -28,8 +28,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mimic-emu/mimic/internal/aks"
 	"github.com/mimic-emu/mimic/internal/accesslog"
+	"github.com/mimic-emu/mimic/internal/aks"
 	"github.com/mimic-emu/mimic/internal/appservice"
 	"github.com/mimic-emu/mimic/internal/arm"
 	"github.com/mimic-emu/mimic/internal/arm/authorization"
