@@ -1,4 +1,4 @@
-package analyzer
+package analyzer_test
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	. "github.com/mimic-emu/mimic/internal/analyzer"
 	"github.com/mimic-emu/mimic/internal/demo"
 	"github.com/mimic-emu/mimic/internal/server"
 )
@@ -91,7 +92,7 @@ func demoAnalysis(t *testing.T) *Analysis {
 	return New(e)
 }
 
-func (a *Analysis) computeNamed(t *testing.T, name string) *Compute {
+func computeNamed(t *testing.T, a *Analysis, name string) *Compute {
 	for _, c := range a.E.Computes {
 		if c.Name == name {
 			return c
@@ -112,7 +113,7 @@ func reachOf(r *Radius, name string) *Reach {
 
 func TestDemoBlastRadius(t *testing.T) {
 	a := demoAnalysis(t)
-	dev, err := a.BlastRadiusOf(a.computeNamed(t, demo.PaymentsDev).ID)
+	dev, err := a.BlastRadiusOf(computeNamed(t, a, demo.PaymentsDev).ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,13 +131,13 @@ func TestDemoBlastRadius(t *testing.T) {
 		t.Errorf("path %+v", vault.Path)
 	}
 	// The isolated design: DEV reaches its own vault only.
-	orders, _ := a.BlastRadiusOf(a.computeNamed(t, demo.OrdersDev).ID)
+	orders, _ := a.BlastRadiusOf(computeNamed(t, a, demo.OrdersDev).ID)
 	if reachOf(orders, demo.OrdersProdVault) != nil || reachOf(orders, demo.OrdersDevVault) == nil {
 		t.Fatalf("orders-api-dev reach: %+v", orders.Reach)
 	}
 	// The ops VM: Contributor on the subscription yields every VM's and
 	// site's identity through write.
-	ops, _ := a.BlastRadiusOf(a.computeNamed(t, demo.OpsVM).ID)
+	ops, _ := a.BlastRadiusOf(computeNamed(t, a, demo.OpsVM).ID)
 	names := map[string]bool{}
 	for _, id := range ops.Identities {
 		names[id.Name] = true

@@ -351,3 +351,16 @@ func (e *Estate) Compute(id string) *Compute { return e.computeByKey[strings.ToL
 
 // Resource returns a resource by id.
 func (e *Estate) Resource(id string) *Resource { return e.resourceByKey[strings.ToLower(id)] }
+
+// Assemble indexes an estate built in memory (imports, tests, generated
+// estates) as Load does one read from the store. The built-in roles are
+// added to e.Roles if it holds none.
+func Assemble(e *Estate) (*Estate, error) {
+	if len(e.Roles) == 0 {
+		e.Roles = authz.BuiltinRoles()
+	}
+	if e.SubscriptionNames == nil {
+		e.SubscriptionNames = map[string]string{}
+	}
+	return e, e.index()
+}

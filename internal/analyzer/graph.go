@@ -191,13 +191,9 @@ func buildGraph(e *Estate) *graph {
 		if !ok || denied(a.PrincipalID) {
 			continue
 		}
-		si, ok := g.scopeIdx[strings.ToLower(strings.TrimSuffix(a.Scope, "/"))]
+		si, ok := g.scopeIdx[scopeKey(a.Scope)]
 		if !ok {
-			if a.Scope == "/" {
-				si = 0
-			} else {
-				continue
-			}
+			continue
 		}
 		grants, seen := roleGrants[a.RoleID]
 		if !seen {
@@ -227,6 +223,25 @@ func buildGraph(e *Estate) *graph {
 	}
 	g.freeze(edges)
 	return g
+}
+
+// scopeKey is a scope's canonical key without parsing it, as the scope tree
+// keys it ("/" for the root).
+func scopeKey(scope string) string {
+	if scope == "/" {
+		return "/"
+	}
+	return lowerASCII(strings.TrimSuffix(scope, "/"))
+}
+
+// lowerASCII lower-cases ASCII letters, allocating only when needed.
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' || c >= 0x80 {
+			return strings.ToLower(s)
+		}
+	}
+	return s
 }
 
 // roleCapabilities says which capabilities a role grants.
@@ -320,19 +335,24 @@ func (g *graph) addDirectEdges(denied func(string) bool, edges *[]rawEdge) {
 	}
 }
 
-// freeze packs edges into CSR arrays.
+// freeze packs edges into CSR arrays with a counting sort by source, which
+// keeps each node's edges in the order they were added.
 func (g *graph) freeze(edges []rawEdge) {
-	sort.SliceStable(edges, func(i, j int) bool { return edges[i].from < edges[j].from })
 	g.offsets = make([]int32, g.nodeCount+1)
-	g.targets = make([]int32, len(edges))
-	g.kinds = make([]edgeKind, len(edges))
-	g.vias = make([]int32, len(edges))
-	for i, e := range edges {
+	for _, e := range edges {
 		g.offsets[e.from+1]++
-		g.targets[i], g.kinds[i], g.vias[i] = e.to, e.kind, e.via
 	}
 	for i := int32(1); i <= g.nodeCount; i++ {
 		g.offsets[i] += g.offsets[i-1]
+	}
+	g.targets = make([]int32, len(edges))
+	g.kinds = make([]edgeKind, len(edges))
+	g.vias = make([]int32, len(edges))
+	next := append([]int32(nil), g.offsets[:g.nodeCount]...)
+	for _, e := range edges {
+		i := next[e.from]
+		next[e.from]++
+		g.targets[i], g.kinds[i], g.vias[i] = e.to, e.kind, e.via
 	}
 }
 
