@@ -56,7 +56,7 @@ func (c *armClient) ARM(ctx context.Context, method, path string, body, out any)
 	return nil
 }
 
-func (c *armClient) SetSecret(context.Context, string, string, string) error        { return nil }
+func (c *armClient) SetSecret(context.Context, string, string, string) error       { return nil }
 func (c *armClient) PutBlob(context.Context, string, string, string, string) error { return nil }
 
 // demoAnalysis runs a server with the demo estate and analyzes it.
@@ -78,7 +78,9 @@ func demoAnalysis(t *testing.T) *Analysis {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var tok struct{ AccessToken string `json:"access_token"` }
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
 	json.NewDecoder(resp.Body).Decode(&tok)
 	resp.Body.Close()
 	c := &armClient{base: srv.URL(), token: tok.AccessToken, http: hc}

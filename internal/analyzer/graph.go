@@ -13,12 +13,12 @@ import (
 type capability uint8
 
 const (
-	capRunCommand capability = iota // run-command on VMs → their identities
-	capWrite                        // write on VMs and sites → their identities
-	capClusterAdmin                 // cluster-admin credentials → kubelet and service accounts
-	capAssign                       // assign a user-assigned identity (with write on some compute)
-	capFederate                     // write an identity's federated credentials
-	capRoleAssign                   // write role assignments → anything under the scope
+	capRunCommand   capability = iota // run-command on VMs → their identities
+	capWrite                          // write on VMs and sites → their identities
+	capClusterAdmin                   // cluster-admin credentials → kubelet and service accounts
+	capAssign                         // assign a user-assigned identity (with write on some compute)
+	capFederate                       // write an identity's federated credentials
+	capRoleAssign                     // write role assignments → anything under the scope
 	numCaps
 )
 
@@ -39,13 +39,13 @@ var capActions = [numCaps][]string{
 type edgeKind uint8
 
 const (
-	edgeToken     edgeKind = iota // compute → identity: code there gets its tokens
-	edgeRole                      // identity → capability at a scope: a role assignment
-	edgeContains                  // capability at a scope → the same at a child scope
-	edgeCapTarget                 // capability at a target → the compute or identity it yields
-	edgeImplies                   // roleAssignmentWrite → every other capability at the scope
-	edgeNodeAccess                // cluster → its service accounts' pods
-	edgeDirect                    // identity → target, decided one by one (deny assignments)
+	edgeToken      edgeKind = iota // compute → identity: code there gets its tokens
+	edgeRole                       // identity → capability at a scope: a role assignment
+	edgeContains                   // capability at a scope → the same at a child scope
+	edgeCapTarget                  // capability at a target → the compute or identity it yields
+	edgeImplies                    // roleAssignmentWrite → every other capability at the scope
+	edgeNodeAccess                 // cluster → its service accounts' pods
+	edgeDirect                     // identity → target, decided one by one (deny assignments)
 )
 
 // node layout: computes, then identities, then scopes × capabilities.

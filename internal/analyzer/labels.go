@@ -30,8 +30,8 @@ type Override struct {
 var envTokens = map[string]string{
 	"dev": "dev", "development": "dev", "develop": "dev",
 	"test": "test", "tst": "test", "testing": "test",
-	"qa": "qa",
-	"uat": "uat",
+	"qa":    "qa",
+	"uat":   "uat",
 	"stage": "stage", "staging": "stage", "stg": "stage", "preprod": "stage",
 	"prod": "prod", "production": "prod", "prd": "prod", "live": "prod",
 }
