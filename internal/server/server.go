@@ -47,6 +47,7 @@ import (
 	"github.com/mimic-emu/mimic/internal/issuer"
 	"github.com/mimic-emu/mimic/internal/jwt"
 	"github.com/mimic-emu/mimic/internal/mimicapi"
+	"github.com/mimic-emu/mimic/internal/msgraph"
 	"github.com/mimic-emu/mimic/internal/pki"
 	"github.com/mimic-emu/mimic/internal/proxy"
 	"github.com/mimic-emu/mimic/internal/rbac"
@@ -142,6 +143,7 @@ type Server struct {
 
 	mimicMux      *http.ServeMux
 	keyVault      http.Handler
+	graph         http.Handler
 	blob          http.Handler
 	proxy         *proxy.Proxy
 	proxyHTTP     *http.Server
@@ -245,6 +247,7 @@ func (s *Server) init(ctx context.Context) error {
 	}
 	s.proxyListener = pl
 	s.initWorkloads(minter, minterTLS)
+	s.graph = &msgraph.Server{Store: s.Store, Verifier: verifier}
 	if err := s.initDataPlanes(verifier); err != nil {
 		ln.Close()
 		pl.Close()
@@ -447,6 +450,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case strings.HasSuffix(host, aks.IssuerHostSuffix):
 		s.aks.ServeHTTP(w, r)
+		return
+	case host == "graph.microsoft.com":
+		s.graph.ServeHTTP(w, r)
+		return
+	}
+	if plane := s.dataPlane(host); plane != nil {
+		plane.ServeHTTP(w, r)
 		return
 	}
 	first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
