@@ -89,6 +89,8 @@ func (a *API) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /mimic/v1/logs/access", a.handle(a.access))
 	mux.HandleFunc("GET /mimic/v1/authz/check", a.handle(a.check))
 	mux.HandleFunc("GET /mimic/v1/analysis/blast-radius", a.handle(a.blastRadius))
+	mux.HandleFunc("GET /mimic/v1/analysis/findings", a.handle(a.findings))
+	mux.HandleFunc("POST /mimic/v1/import", a.handle(a.importDocs))
 }
 
 func (a *API) handle(fn func(w http.ResponseWriter, r *http.Request) error) http.HandlerFunc {
@@ -114,6 +116,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 type RunRequest struct {
 	Compute        string `json:"compute"`
 	ServiceAccount string `json:"serviceAccount,omitempty"`
+	// Node runs on an AKS cluster's nodes rather than in a pod: no service
+	// account, and IMDS hands out the kubelet identity. `mimic attack`
+	// uses it after a cluster-admin escalation; `mimic run` always names a
+	// service account.
+	Node bool `json:"node,omitempty"`
 }
 
 // RunResponse describes a started run.
@@ -153,10 +160,10 @@ func (a *API) createRun(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := a.ARM.Authorize(r.Context(), caller, runPermissions[strings.ToLower(id.Type())], id); err != nil {
+	if err := a.authorizeRun(r.Context(), caller, id); err != nil {
 		return err
 	}
-	platform, env, err := a.platformEnv(r.Context(), doc, id, req.ServiceAccount)
+	platform, env, err := a.platformEnv(r.Context(), doc, id, req.ServiceAccount, req.Node)
 	if err != nil {
 		return err
 	}
@@ -173,6 +180,19 @@ func (a *API) createRun(w http.ResponseWriter, r *http.Request) error {
 		ID: run.ID, Secret: secret, ComputeID: run.ComputeID, Platform: platform, ServiceAccount: run.ServiceAccount,
 		Proxy: a.ProxyURL(), Env: env, Expires: run.Expires,
 	})
+}
+
+// authorizeRun checks the caller holds what yields code execution on the
+// compute; a VM also yields it to whoever may write it (a custom script
+// extension), as the analyzer counts.
+func (a *API) authorizeRun(ctx context.Context, caller *arm.Caller, id resourceid.ID) error {
+	err := a.ARM.Authorize(ctx, caller, runPermissions[strings.ToLower(id.Type())], id)
+	if err != nil && strings.EqualFold(id.Type(), compute.VMType) {
+		if a.ARM.Authorize(ctx, caller, "Microsoft.Compute/virtualMachines/write", id) == nil {
+			return nil
+		}
+	}
+	return err
 }
 
 // resolve finds a compute resource by id, or by a name unique among the
@@ -227,7 +247,7 @@ func (a *API) resolve(ctx context.Context, nameOrID string) (arm.Doc, error) {
 
 // platformEnv is the environment a platform gives its code (the identity
 // endpoint variables are added once the run's secret exists).
-func (a *API) platformEnv(ctx context.Context, doc arm.Doc, id resourceid.ID, serviceAccount string) (string, map[string]string, error) {
+func (a *API) platformEnv(ctx context.Context, doc arm.Doc, id resourceid.ID, serviceAccount string, node bool) (string, map[string]string, error) {
 	env := map[string]string{}
 	typ := strings.ToLower(id.Type())
 	if serviceAccount != "" && typ != strings.ToLower(containerservice.ClusterType) {
@@ -261,6 +281,9 @@ func (a *API) platformEnv(ctx context.Context, doc arm.Doc, id resourceid.ID, se
 		}
 		return "appservice", env, nil
 	case strings.ToLower(containerservice.ClusterType):
+		if node && serviceAccount == "" {
+			return "aks", env, nil
+		}
 		if serviceAccount == "" {
 			return "", nil, armerr.BadRequest("InvalidRun",
 				"%s is an AKS cluster: name the pod's service account with --service-account NAMESPACE/NAME.", id.Name())
