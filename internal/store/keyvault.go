@@ -2,8 +2,18 @@ package store
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"time"
 )
+
+// SecretVault is the Secret.Vault key of a vault resource: its id and
+// creation time, so that a vault deleted and re-created with the same name
+// does not see the old one's secrets. ARM can pass it to DeleteVaultSecrets
+// when it deletes the vault.
+func SecretVault(r *Resource) string {
+	return strings.ToLower(r.ID) + "@" + strconv.FormatInt(r.Created.UnixNano(), 10)
+}
 
 // Secret is one version of a Key Vault secret, together with the state of
 // the secret it belongs to.
@@ -12,10 +22,8 @@ import (
 // which is current (the last one added). Soft-deleting a secret keeps its
 // versions and reserves its name until it is recovered or purged.
 type Secret struct {
-	// Vault names the vault: an opaque key that the Key Vault data plane
-	// derives from the vault resource (its id and creation time, so that a
-	// vault re-created with the same name does not see the old one's
-	// secrets). Compared exactly.
+	// Vault names the vault: SecretVault of the vault resource. Compared
+	// exactly.
 	Vault string
 	// Name is the secret's name as first set; names compare
 	// case-insensitively.
