@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"time"
+	"unicode/utf8"
 )
 
 // BlobContainer is a container of a storage account's Blob service.
@@ -99,4 +100,25 @@ type BlobTx interface {
 	// DeleteBlobAccount deletes every container and blob of an account and
 	// returns how many containers it deleted.
 	DeleteBlobAccount(ctx context.Context, account string) (int, error)
+}
+
+// PrefixBound returns the smallest string greater than every string that
+// starts with prefix, or "" when there is none: the prefix with its last
+// rune incremented, so that the bound stays valid UTF-8 (which PostgreSQL
+// requires of text) and byte order agrees with code point order. Names
+// that start with prefix are those >= prefix and < PrefixBound(prefix).
+func PrefixBound(prefix string) string {
+	for prefix != "" {
+		r, size := utf8.DecodeLastRuneInString(prefix)
+		prefix = prefix[:len(prefix)-size]
+		switch {
+		case r == utf8.RuneError && size == 1, r == utf8.MaxRune:
+			continue // not UTF-8 (no name holds it), or no successor
+		case r == 0xD7FF:
+			return prefix + string(rune(0xE000)) // skip the surrogates
+		default:
+			return prefix + string(r+1)
+		}
+	}
+	return ""
 }
