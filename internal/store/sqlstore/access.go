@@ -12,8 +12,8 @@ import (
 
 const (
 	qInsertAccessHead = "INSERT INTO access (at, plane, method, principal_id, client_id, identity_key, identity_id, compute_key, compute_id, action, data_action, scope, allowed, assignment, role, deny, reason, status) VALUES "
-	accessCols      = "SELECT seq, at, plane, method, principal_id, client_id, identity_id, compute_id, action, data_action, scope, allowed, assignment, role, deny, reason, status FROM access"
-	qDeleteAccessTo = "DELETE FROM access WHERE at < ?"
+	accessCols        = "SELECT seq, at, plane, method, principal_id, client_id, identity_id, compute_id, action, data_action, scope, allowed, assignment, role, deny, reason, status FROM access"
+	qDeleteAccessTo   = "DELETE FROM access WHERE at < ?"
 )
 
 func init() { allQueries = append(allQueries, qDeleteAccessTo) }

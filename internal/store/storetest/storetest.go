@@ -654,13 +654,22 @@ func testAccess(t *testing.T, s store.Store) {
 	if got := query(store.AccessFilter{ComputeID: strings.ToLower(rgA + vm + "vm1")}); len(got) != 1 {
 		t.Fatalf("by compute: %+v", got)
 	}
+	// A batch bigger than one statement keeps every entry, in order.
+	many := make([]*store.Access, 300)
+	for i := range many {
+		many[i] = &store.Access{At: base.Add(time.Hour), Plane: "blob", Method: "GET", PrincipalID: "p3", Action: fmt.Sprintf("a%d", i), Status: 200}
+	}
+	update(t, s, func(tx store.Tx) error { return tx.AppendAccess(ctx, many) })
+	if back := query(store.AccessFilter{PrincipalID: "p3"}); len(back) != 300 || back[0].Action != "a0" || back[299].Action != "a299" || many[299].Seq <= many[0].Seq {
+		t.Fatalf("a batch of 300: %d entries back", len(back))
+	}
 	var n int
 	update(t, s, func(tx store.Tx) error {
 		var err error
 		n, err = tx.DeleteAccessBefore(ctx, base.Add(time.Second))
 		return err
 	})
-	if n != 1 || len(query(store.AccessFilter{})) != 1 {
+	if n != 1 || len(query(store.AccessFilter{})) != 301 {
 		t.Fatalf("retention deleted %d", n)
 	}
 }
