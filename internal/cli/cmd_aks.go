@@ -18,12 +18,12 @@ import (
 func newAKSCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "aks",
-		Short: "AKS workload identity: a cluster's Kubernetes service accounts",
+		Short: "Manage Azure Kubernetes Services, and the service accounts of workload identity",
 		Long: `AKS workload identity without Kubernetes. A cluster's service accounts
 live in mimic as resources of the cluster; 'mimic run --as CLUSTER
 --service-account NAMESPACE/NAME' runs a program as a pod of one.`,
 	}
-	cmd.AddCommand(newServiceAccountCmd(g))
+	cmd.AddCommand(newServiceAccountCmd(g), newAKSCreateCmd(g), newAKSShowCmd(g), newAKSListCmd(g), newAKSUpdateCmd(g), newAKSDeleteCmd(g))
 	return cmd
 }
 

@@ -14,7 +14,7 @@ import (
 
 func newRoleCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "role", Short: "Role definitions, assignments and decisions"}
-	cmd.AddCommand(newRoleCheckCmd(g))
+	cmd.AddCommand(newRoleCheckCmd(g), newRoleDefinitionCmd(g), newRoleAssignmentCmd(g))
 	return cmd
 }
 

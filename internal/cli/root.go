@@ -29,6 +29,8 @@ type globals struct {
 	home   string
 	stdout io.Writer
 	stderr io.Writer
+	// az are the global arguments of the az-compatible commands.
+	az azFlags
 }
 
 func (g *globals) homeDir() (string, error) { return home.Dir(g.home) }
@@ -46,8 +48,12 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&g.home, "home", "", "mimic home directory (default $MIMIC_HOME or ~/.mimic)")
-	root.AddCommand(newUpCmd(g), newStatusCmd(g), newEnvCmd(g), newRunCmd(g), newLogsCmd(g), newRoleCmd(g))
-	root.AddCommand(newAKSCmd(g))
+	root.AddCommand(newUpCmd(g), newStatusCmd(g), newEnvCmd(g), newRunCmd(g), newLogsCmd(g), addAzGlobals(newRoleCmd(g), g))
+	root.AddCommand(addAzGlobals(newAKSCmd(g), g))
+	root.AddCommand(newAccountCmd(g), newGroupCmd(g), newIdentityCmd(g), newVMCmd(g), newWebappCmd(g), newFunctionappCmd(g),
+		newKeyVaultCmd(g), newStorageCmd(g), newSQLCmd(g), newResourceCmd(g))
+	root.AddCommand(newImportCmd(g))
+	root.AddCommand(newBlastRadiusCmd(g), newAnalyzeCmd(g))
 	return root
 }
 
@@ -58,7 +64,7 @@ func Main(args []string) int {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := NewRoot(stdout, stderr)
-	root.SetArgs(args)
+	root.SetArgs(expandAzArgs(root, args))
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return 0
