@@ -3,7 +3,7 @@
 POSTGRES ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 export MIMIC_TEST_POSTGRES ?= $(POSTGRES)
 
-.PHONY: help build test test-unit test-compat bench fuzz vet
+.PHONY: help build test test-unit test-compat bench bench-authz fuzz vet
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -20,12 +20,15 @@ test-compat: ## the real Azure SDK for Go against a real `mimic up`
 	cd test/compat && MIMIC_STRICT=1 go test -count=1 ./...
 
 vet: ## go vet both modules and check formatting
-	@test -z "$$(gofmt -l cmd internal test)" || (gofmt -l cmd internal test; exit 1)
+	@test -z "$$(gofmt -l cmd internal test authzkit bench)" || (gofmt -l cmd internal test authzkit bench; exit 1)
 	go vet ./...
 	cd test/compat && go vet ./...
 
 bench: ## benchmarks (see bench/README.md)
 	go test -run '^$$' -bench . -benchtime 2s ./internal/...
+
+bench-authz: ## authorization engine vs a map index, OPA and Casbin (bench module, ~4 min)
+	cd bench && $(MAKE) bench-authz
 
 fuzz: ## run each fuzz target for 30s
 	go test ./internal/resourceid -run '^$$' -fuzz FuzzParse -fuzztime 30s

@@ -1,24 +1,16 @@
 package analyzer_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	. "github.com/mimic-emu/mimic/internal/analyzer"
 	"github.com/mimic-emu/mimic/internal/demo"
-	"github.com/mimic-emu/mimic/internal/server"
+	"github.com/mimic-emu/mimic/internal/server/servertest"
 )
 
 func TestMain(m *testing.M) {
@@ -26,68 +18,11 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// armClient drives a server's ARM as its operator, for the demo.
-type armClient struct {
-	base, token string
-	http        *http.Client
-}
-
-func (c *armClient) ARM(ctx context.Context, method, path string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequestWithContext(ctx, method, c.base+strings.TrimPrefix(path, "/"), rd)
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 400 {
-		return fmt.Errorf("%d %s", resp.StatusCode, raw)
-	}
-	if out != nil && len(raw) > 0 {
-		return json.Unmarshal(raw, out)
-	}
-	return nil
-}
-
-func (c *armClient) SetSecret(context.Context, string, string, string) error       { return nil }
-func (c *armClient) PutBlob(context.Context, string, string, string, string) error { return nil }
-
 // demoAnalysis runs a server with the demo estate and analyzes it.
 func demoAnalysis(t *testing.T) *Analysis {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.Open(ctx, server.Config{Home: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(srv.Tenant.CA.CertPEM())
-	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	resp, err := hc.PostForm(srv.URL()+srv.Tenant.ID+"/oauth2/v2.0/token", url.Values{"grant_type": {"client_credentials"},
-		"client_id": {srv.Tenant.OperatorClient}, "client_secret": {srv.Tenant.OperatorSecret}, "scope": {"https://management.azure.com/.default"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	json.NewDecoder(resp.Body).Decode(&tok)
-	resp.Body.Close()
-	c := &armClient{base: srv.URL(), token: tok.AccessToken, http: hc}
-	if err := demo.Apply(ctx, c, srv.Tenant.SubscriptionID, srv.Tenant.ID, srv.Tenant.OperatorObject); err != nil {
-		t.Fatal(err)
-	}
-	e, err := Load(ctx, srv.Store)
+	srv := servertest.StartDemo(t)
+	e, err := Load(context.Background(), srv.Store)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,4 +116,28 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// The API shares one analysis between concurrent requests.
+func TestConcurrentQuestions(t *testing.T) {
+	a := demoAnalysis(t)
+	done := make(chan int, 4)
+	for range 4 {
+		go func() {
+			n := 0
+			for _, c := range a.E.Computes {
+				if r, err := a.BlastRadiusOf(c.ID); err == nil {
+					n += len(r.Reach)
+				}
+			}
+			n += len(a.Findings(FindingsOptions{}))
+			done <- n
+		}()
+	}
+	first := <-done
+	for range 3 {
+		if n := <-done; n != first || n == 0 {
+			t.Fatalf("concurrent answers differ: %d and %d", first, n)
+		}
+	}
 }

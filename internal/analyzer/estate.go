@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/mimic-emu/mimic/internal/aks"
 	"github.com/mimic-emu/mimic/internal/arm"
@@ -99,7 +100,9 @@ type Estate struct {
 
 	engine    *authz.Engine
 	overrides []Override
-	labels    map[string]Labels
+	// labels caches inferred labels; questions may come concurrently.
+	labelsMu sync.Mutex
+	labels   map[string]Labels
 	// byKey indexes identities by lower-case Key and by principal id.
 	identityByKey       map[string]*Identity
 	identityByPrincipal map[string]*Identity

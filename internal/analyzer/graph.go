@@ -14,21 +14,23 @@ type capability uint8
 
 const (
 	capRunCommand   capability = iota // run-command on VMs → their identities
-	capWrite                          // write on VMs and sites → their identities
+	capWriteVM                        // write on VMs → their identities
+	capWriteSite                      // write on web and function apps → their identities
 	capClusterAdmin                   // cluster-admin credentials → kubelet and service accounts
-	capAssign                         // assign a user-assigned identity (with write on some compute)
+	capAssign                         // assign a user-assigned identity (its holder must write some compute)
 	capFederate                       // write an identity's federated credentials
 	capRoleAssign                     // write role assignments → anything under the scope
 	numCaps
 )
 
-var capNames = [numCaps]string{"runCommand", "write", "clusterAdmin", "assign", "federatedCredentialWrite", "roleAssignmentWrite"}
+var capNames = [numCaps]string{"runCommand", "write", "write", "clusterAdmin", "assign", "federatedCredentialWrite", "roleAssignmentWrite"}
 
 // capActions are the actions that grant each capability, for the types it
 // applies to.
 var capActions = [numCaps][]string{
 	capRunCommand:   {"Microsoft.Compute/virtualMachines/runCommand/action"},
-	capWrite:        {"Microsoft.Compute/virtualMachines/write", "Microsoft.Web/sites/write"},
+	capWriteVM:      {"Microsoft.Compute/virtualMachines/write"},
+	capWriteSite:    {"Microsoft.Web/sites/write"},
 	capClusterAdmin: {"Microsoft.ContainerService/managedClusters/listClusterAdminCredential/action"},
 	capAssign:       {"Microsoft.ManagedIdentity/userAssignedIdentities/assign/action"},
 	capFederate:     {"Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write"},
@@ -67,10 +69,9 @@ type graph struct {
 	assignments []authz.Assignment // by index, for vias
 	computeIdx  map[string]int32
 	identityIdx map[string]int32
-	// computeBelow marks scopes at or under which a VM or a site lives:
-	// reaching write there means "can write some compute", which assign
-	// edges need too.
-	computeBelow []bool
+	// vmBelow and siteBelow mark the scopes at or under which a VM, or a
+	// web or function app, lives.
+	vmBelow, siteBelow []bool
 }
 
 func (g *graph) computeNode(i int32) int32  { return i }
@@ -137,6 +138,20 @@ func buildGraph(e *Estate) *graph {
 		}
 	}
 	g.nodeCount = int32(len(g.computes)+len(g.ids)) + int32(len(g.scopes))*int32(numCaps)
+	g.vmBelow, g.siteBelow = make([]bool, len(g.scopes)), make([]bool, len(g.scopes))
+	for _, c := range g.computes {
+		below := g.vmBelow
+		switch c.Kind {
+		case VM:
+		case WebApp, FunctionApp:
+			below = g.siteBelow
+		default:
+			continue
+		}
+		for s, ok := g.scopeIdx[strings.ToLower(c.ID)]; ok && s >= 0 && !below[s]; s = g.parentOf[s] {
+			below[s] = true
+		}
+	}
 
 	var edges []rawEdge
 	add := func(from, to int32, k edgeKind, via int32) { edges = append(edges, rawEdge{from, to, k, via}) }
@@ -163,15 +178,19 @@ func buildGraph(e *Estate) *graph {
 			}
 		}
 		for c := capRunCommand; c < capRoleAssign; c++ {
-			add(g.capNode(s, capRoleAssign), g.capNode(s, c), edgeImplies, int32(c))
+			// Writing role assignments yields assign only where it can
+			// also grant write on a compute to attach the identity to.
+			if c != capAssign || g.vmBelow[s] || g.siteBelow[s] {
+				add(g.capNode(s, capRoleAssign), g.capNode(s, c), edgeImplies, int32(c))
+			}
 		}
 		if ci, ok := g.computeIdx[key]; ok {
 			switch g.computes[ci].Kind {
 			case VM:
 				add(g.capNode(s, capRunCommand), g.computeNode(ci), edgeCapTarget, int32(capRunCommand))
-				add(g.capNode(s, capWrite), g.computeNode(ci), edgeCapTarget, int32(capWrite))
+				add(g.capNode(s, capWriteVM), g.computeNode(ci), edgeCapTarget, int32(capWriteVM))
 			case WebApp, FunctionApp:
-				add(g.capNode(s, capWrite), g.computeNode(ci), edgeCapTarget, int32(capWrite))
+				add(g.capNode(s, capWriteSite), g.computeNode(ci), edgeCapTarget, int32(capWriteSite))
 			case Cluster:
 				add(g.capNode(s, capClusterAdmin), g.computeNode(ci), edgeCapTarget, int32(capClusterAdmin))
 			}
@@ -183,44 +202,51 @@ func buildGraph(e *Estate) *graph {
 	}
 	// identity → capability at the scope of each assignment whose role
 	// grants it; identities that a deny assignment may touch get their
-	// edges decided target by target instead.
+	// edges decided target by target instead. Attaching an identity is
+	// one write of a compute by a caller that may also assign the
+	// identity, so assign edges leave only identities that can write some
+	// compute themselves.
 	roleGrants := map[string][numCaps]bool{}
 	denied := deniedPrincipals(e.Denies)
+	type grant struct {
+		ii, si, ai int32
+		caps       [numCaps]bool
+	}
+	var grants []grant
+	writes := make([]bool, len(g.ids))
 	for ai, a := range e.Assignments {
 		ii, ok := g.identityIdx[a.PrincipalID]
-		if !ok || denied(a.PrincipalID) {
+		if !ok || denied(a.PrincipalID) || a.Condition != "" {
+			// A conditional grant of these control-plane actions cannot be
+			// decided without the request; count it as not granting.
 			continue
 		}
 		si, ok := g.scopeIdx[scopeKey(a.Scope)]
 		if !ok {
 			continue
 		}
-		grants, seen := roleGrants[a.RoleID]
+		caps, seen := roleGrants[a.RoleID]
 		if !seen {
-			grants = roleCapabilities(e.engine, a.RoleID)
-			roleGrants[a.RoleID] = grants
+			caps = roleCapabilities(e.engine, a.RoleID)
+			roleGrants[a.RoleID] = caps
 		}
-		if a.Condition != "" {
-			// A conditional grant of these control-plane actions cannot be
-			// decided without the request; count it as not granting.
-			continue
+		grants = append(grants, grant{ii, si, int32(ai), caps})
+		if caps[capWriteVM] && g.vmBelow[si] || caps[capWriteSite] && g.siteBelow[si] || caps[capRoleAssign] && (g.vmBelow[si] || g.siteBelow[si]) {
+			writes[ii] = true
 		}
+	}
+	for _, gr := range grants {
 		for c := capability(0); c < numCaps; c++ {
-			if grants[c] {
-				add(g.identityNode(ii), g.capNode(si, c), edgeRole, int32(ai))
+			if gr.caps[c] && (c != capAssign || writes[gr.ii]) {
+				add(g.identityNode(gr.ii), g.capNode(gr.si, c), edgeRole, gr.ai)
 			}
+		}
+		if gr.caps[capRoleAssign] && !gr.caps[capAssign] && writes[gr.ii] && !g.vmBelow[gr.si] && !g.siteBelow[gr.si] {
+			// It may grant itself assign here and write a compute elsewhere.
+			add(g.identityNode(gr.ii), g.capNode(gr.si, capAssign), edgeRole, gr.ai)
 		}
 	}
 	g.addDirectEdges(denied, &edges)
-	g.computeBelow = make([]bool, len(g.scopes))
-	for _, c := range g.computes {
-		if c.Kind != VM && c.Kind != WebApp && c.Kind != FunctionApp {
-			continue
-		}
-		for s, ok := g.scopeIdx[strings.ToLower(c.ID)]; ok && s >= 0 && !g.computeBelow[s]; s = g.parentOf[s] {
-			g.computeBelow[s] = true
-		}
-	}
 	g.freeze(edges)
 	return g
 }
@@ -317,9 +343,9 @@ func (g *graph) addDirectEdges(denied func(string) bool, edges *[]rawEdge) {
 			var ok bool
 			switch c.Kind {
 			case VM:
-				ok = allowed(capActions[capRunCommand][0], c.ID) || allowed(capActions[capWrite][0], c.ID)
+				ok = allowed(capActions[capRunCommand][0], c.ID) || allowed(capActions[capWriteVM][0], c.ID)
 			case WebApp, FunctionApp:
-				ok = allowed(capActions[capWrite][1], c.ID)
+				ok = allowed(capActions[capWriteSite][0], c.ID)
 			case Cluster:
 				ok = allowed(capActions[capClusterAdmin][0], c.ID)
 			}
@@ -356,10 +382,8 @@ func (g *graph) freeze(edges []rawEdge) {
 	}
 }
 
-// bfs walks the graph from start nodes. Assign edges need a reached write
-// capability too (attaching an identity needs a compute to attach it to),
-// so they wait until one is reached. It returns each reached node's parent
-// edge index (-1 for starts, -2 for unreached) and depth.
+// bfs walks the graph from start nodes. It returns each reached node's
+// parent edge index (-1 for starts, -2 for unreached) and depth.
 func (g *graph) bfs(starts []int32) (parent []int32, depth []int32) {
 	parent = make([]int32, g.nodeCount)
 	depth = make([]int32, g.nodeCount)
@@ -373,41 +397,17 @@ func (g *graph) bfs(starts []int32) (parent []int32, depth []int32) {
 			queue = append(queue, s)
 		}
 	}
-	writeReached := false
-	var waiting []struct{ from, edge int32 } // assign edges waiting for a write capability
-	visit := func(from, edge int32) {
-		n := g.targets[edge]
-		if parent[n] != -2 {
-			return
-		}
-		parent[n] = edge
-		depth[n] = depth[from] + 1
-		queue = append(queue, n)
-	}
 	for head := 0; head < len(queue); head++ {
 		n := queue[head]
-		if !writeReached && g.isComputeWrite(n) {
-			writeReached = true
-			for _, w := range waiting {
-				visit(w.from, w.edge)
-			}
-			waiting = nil
-		}
 		for e := g.offsets[n]; e < g.offsets[n+1]; e++ {
-			if !writeReached && g.kinds[e] == edgeCapTarget && capability(g.vias[e]) == capAssign {
-				waiting = append(waiting, struct{ from, edge int32 }{n, e})
-				continue
+			if m := g.targets[e]; parent[m] == -2 {
+				parent[m] = e
+				depth[m] = depth[n] + 1
+				queue = append(queue, m)
 			}
-			visit(n, e)
 		}
 	}
 	return parent, depth
-}
-
-// isComputeWrite reports whether n is write at a scope with a compute below.
-func (g *graph) isComputeWrite(n int32) bool {
-	kind, rel := g.kindOf(n)
-	return kind == "capability" && capability(rel%int32(numCaps)) == capWrite && g.computeBelow[rel/int32(numCaps)]
 }
 
 // source returns the node an edge leaves, by binary search in offsets.

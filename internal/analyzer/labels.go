@@ -79,14 +79,19 @@ func (e *Estate) SetOverrides(o []Override) {
 // its ancestors, and names, in that order.
 func (e *Estate) Labels(id string) Labels {
 	key := strings.ToLower(id)
-	if l, ok := e.labels[key]; ok {
+	e.labelsMu.Lock()
+	l, ok := e.labels[key]
+	e.labelsMu.Unlock()
+	if ok {
 		return l
 	}
+	l = e.inferLabels(id)
+	e.labelsMu.Lock()
 	if e.labels == nil {
 		e.labels = map[string]Labels{}
 	}
-	l := e.inferLabels(id)
 	e.labels[key] = l
+	e.labelsMu.Unlock()
 	return l
 }
 

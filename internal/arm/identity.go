@@ -61,11 +61,13 @@ func (c *Call) applyIdentity(old, doc Doc, patch bool, identityPatch Doc) error 
 		oldIdent = old.Obj("identity")
 	}
 	oldSystem, oldUser, _ := ParseIdentityType(oldIdent.Str("type"))
-	oldUAIs := map[string]Doc{} // lower id → entry
+	oldUAIs := map[string]Doc{}    // lower id → entry
+	oldKeys := map[string]string{} // lower id → id as stored
 	if oldUser {
 		for k, v := range oldIdent.Obj("userAssignedIdentities") {
 			e, _ := asDoc(v)
 			oldUAIs[strings.ToLower(k)] = e
+			oldKeys[strings.ToLower(k)] = k
 		}
 	}
 
@@ -95,7 +97,7 @@ func (c *Call) applyIdentity(old, doc Doc, patch bool, identityPatch Doc) error 
 	requested := map[string]string{} // lower id → id as sent
 	if patch && user {
 		for k := range oldUAIs {
-			requested[k] = k
+			requested[k] = oldKeys[k]
 		}
 	}
 	for k, v := range req.Obj("userAssignedIdentities") {

@@ -73,6 +73,19 @@ type Report struct {
 	Exercised  []Exercise `json:"exercised"`
 	// NotReplayed lists path steps the replay could not exercise.
 	NotReplayed []string `json:"notReplayed,omitempty"`
+	// Beyond are the probes outside the analysis' radius that succeeded:
+	// each one is reach the analysis missed.
+	Beyond []Exercise `json:"beyond"`
+	// Probed counts the probes tried outside the radius.
+	Probed int `json:"probed"`
+}
+
+// Options tune a replay.
+type Options struct {
+	// Probe are data resources (vaults, storage accounts) outside the
+	// radius to try with every identity the replay obtained; a success is
+	// reported in Beyond.
+	Probe []string
 }
 
 // Resources used in tokens.
@@ -90,16 +103,22 @@ type replay struct {
 	report *Report
 	// sources get tokens for each obtained identity (by key, lower-case).
 	sources map[string]tokenSource
+	// held are the obtained identities' ids, in the order obtained.
+	held []string
 	// computes are the computes the replay controls (by id, lower-case).
 	computes map[string]*foothold
 	cleanup  []func(ctx context.Context)
+	// radius is what the replay follows.
+	radius *analyzer.Radius
+	// clients are closed when the replay ends.
+	clients []*http.Client
 }
 
 // tokenSource gets a token of an identity for a resource.
 type tokenSource func(ctx context.Context, resource string) (string, error)
 
 // Run replays the blast radius r (from the analyzer) of compute from.
-func Run(ctx context.Context, env Env, r *analyzer.Radius) (*Report, error) {
+func Run(ctx context.Context, env Env, r *analyzer.Radius, opts Options) (*Report, error) {
 	if r.StartKind != "compute" {
 		return nil, errors.New("attack: a replay starts from a compute")
 	}
@@ -113,10 +132,17 @@ func Run(ctx context.Context, env Env, r *analyzer.Radius) (*Report, error) {
 		direct:   &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsConf}},
 		proxy:    &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsConf, Proxy: http.ProxyURL(proxyURL)}},
 		report:   &Report{From: r.Start},
+		radius:   r,
 		sources:  map[string]tokenSource{},
 		computes: map[string]*foothold{},
 	}
-	defer p.undo()
+	p.clients = append(p.clients, p.direct, p.proxy)
+	defer func() {
+		p.undo()
+		for _, c := range p.clients {
+			c.CloseIdleConnections()
+		}
+	}()
 	// The foothold: the attacker's code runs on the start compute.
 	opToken, err := env.OperatorToken(ctx, armResource)
 	if err != nil {
@@ -148,6 +174,9 @@ func Run(ctx context.Context, env Env, r *analyzer.Radius) (*Report, error) {
 	}
 	for _, reach := range r.Reach {
 		p.exercise(ctx, reach)
+	}
+	for _, id := range opts.Probe {
+		p.probe(ctx, id)
 	}
 	return p.report, nil
 }
@@ -207,6 +236,11 @@ func (p *replay) do(ctx context.Context, hc *http.Client, method, u, token strin
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
+	return p.send(hc, req)
+}
+
+// send sends a request and returns the status and body.
+func (p *replay) send(hc *http.Client, req *http.Request) (int, []byte, error) {
 	resp, err := hc.Do(req)
 	if err != nil {
 		return 0, nil, err

@@ -3,14 +3,18 @@ package attack
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/mimic-emu/mimic/internal/analyzer"
 	"github.com/mimic-emu/mimic/internal/resourceid"
+	"github.com/mimic-emu/mimic/internal/sharedkey"
 )
 
 var randRead = rand.Read
@@ -29,13 +33,10 @@ var apiVersions = map[string]string{
 }
 
 // readResource reads a resource through ARM with the identity's token.
-func (p *replay) readResource(ctx context.Context, r analyzer.Reach, who string) {
-	api := apiVersions[strings.ToLower(r.Type)]
-	if api == "" {
-		return
-	}
-	tok, err := p.token(ctx, who, armResource)
+func (p *replay) readResource(ctx context.Context, r analyzer.Reach, who string) Exercise {
 	e := Exercise{Resource: r.Resource, Action: r.Type + "/read", Identity: who}
+	api := apiVersions[strings.ToLower(r.Type)]
+	tok, err := p.token(ctx, who, armResource)
 	if err == nil {
 		e.Status, _, err = p.arm(ctx, http.MethodGet, r.Resource, api, tok, nil)
 	}
@@ -43,14 +44,13 @@ func (p *replay) readResource(ctx context.Context, r analyzer.Reach, who string)
 	if err != nil {
 		e.Detail = err.Error()
 	}
-	p.record(e)
+	return e
 }
 
 // readSecrets lists a vault's secrets and reads one, with the identity's
 // Key Vault token.
-func (p *replay) readSecrets(ctx context.Context, vaultID, who string) {
-	e := Exercise{Resource: vaultID, Action: "Microsoft.KeyVault/vaults/secrets/getSecret/action", DataAction: true, Identity: who}
-	defer func() { p.record(e) }()
+func (p *replay) readSecrets(ctx context.Context, vaultID, who string) (e Exercise) {
+	e = Exercise{Resource: vaultID, Action: "Microsoft.KeyVault/vaults/secrets/getSecret/action", DataAction: true, Identity: who}
 	tok, err := p.token(ctx, who, vaultResource)
 	if err != nil {
 		e.Detail = err.Error()
@@ -67,7 +67,7 @@ func (p *replay) readSecrets(ctx context.Context, vaultID, who string) {
 	}
 	json.Unmarshal(body, &list)
 	if len(list.Value) == 0 {
-		e.Status, e.Detail = status, "the vault holds no secrets"
+		e.Status, e.Detail = status, "the vault holds no secrets: nothing to read"
 		return
 	}
 	status, body, err = p.do(ctx, p.proxy, http.MethodGet, list.Value[0].ID+"?api-version=7.4", tok, nil, nil)
@@ -77,65 +77,116 @@ func (p *replay) readSecrets(ctx context.Context, vaultID, who string) {
 	} else {
 		e.Detail = "read " + lastSegment(list.Value[0].ID)
 	}
+	return
 }
 
 // readBlobs lists an account's containers and reads one blob, with the
-// identity's Storage token.
-func (p *replay) readBlobs(ctx context.Context, accountID, who string) {
+// identity's Storage token; refused that, with an account key if the
+// identity may list the keys (an attacker would). Listing a container's
+// blobs is the read data action too, so an account whose containers are
+// all empty still proves it; an account without containers proves nothing.
+func (p *replay) readBlobs(ctx context.Context, accountID, who string) Exercise {
 	e := Exercise{Resource: accountID, Action: "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read", DataAction: true, Identity: who}
-	defer func() { p.record(e) }()
 	tok, err := p.token(ctx, who, storageResource)
 	if err != nil {
 		e.Detail = err.Error()
-		return
+		return e
 	}
-	h := map[string]string{"x-ms-version": "2021-12-02"}
-	base := "https://" + strings.ToLower(lastSegment(accountID)) + ".blob.core.windows.net"
-	status, body, err := p.do(ctx, p.proxy, http.MethodGet, base+"/?comp=list", tok, nil, h)
+	bearer := p.readBlobsAs(ctx, e, func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok) })
+	if bearer.OK || bearer.Status != http.StatusForbidden {
+		return bearer
+	}
+	key, _, err := p.accountKey(ctx, accountID, who)
+	if err != nil {
+		return bearer
+	}
+	account := strings.ToLower(lastSegment(accountID))
+	withKey := p.readBlobsAs(ctx, e, func(r *http.Request) { sharedkey.Authorize(r, account, key) })
+	if !withKey.OK {
+		return bearer
+	}
+	withKey.Detail += ", signed with an account key from listKeys"
+	return withKey
+}
+
+// readBlobsAs reads an account's blobs with requests auth authorizes.
+func (p *replay) readBlobsAs(ctx context.Context, e Exercise, auth func(*http.Request)) Exercise {
+	base := "https://" + strings.ToLower(lastSegment(e.Resource)) + ".blob.core.windows.net"
+	get := func(u string) (int, []byte, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+u, nil)
+		if err != nil {
+			return 0, nil, err
+		}
+		req.Header.Set("x-ms-version", "2021-12-02")
+		auth(req)
+		return p.send(p.proxy, req)
+	}
+	status, body, err := get("/?comp=list")
 	if err != nil || status != http.StatusOK {
 		e.Status, e.Detail = status, detail(err, body)
-		return
+		return e
 	}
 	var containers struct {
 		Names []string `xml:"Containers>Container>Name"`
 	}
 	xml.Unmarshal(body, &containers)
 	for _, c := range containers.Names {
-		status, body, err = p.do(ctx, p.proxy, http.MethodGet, base+"/"+c+"?restype=container&comp=list", tok, nil, h)
+		status, body, err = get("/" + c + "?restype=container&comp=list")
 		if err != nil || status != http.StatusOK {
 			e.Status, e.Detail = status, detail(err, body)
-			return
+			return e
 		}
 		var blobs struct {
 			Names []string `xml:"Blobs>Blob>Name"`
 		}
 		xml.Unmarshal(body, &blobs)
 		if len(blobs.Names) == 0 {
+			e.Status, e.OK, e.Detail = status, true, "listed the empty container "+c
 			continue
 		}
-		status, body, err = p.do(ctx, p.proxy, http.MethodGet, base+"/"+c+"/"+blobs.Names[0], tok, nil, h)
+		status, body, err = get("/" + c + "/" + blobs.Names[0])
 		e.Status, e.OK = status, err == nil && status == http.StatusOK
 		if e.OK {
 			e.Detail = "read " + c + "/" + blobs.Names[0]
 		} else {
 			e.Detail = detail(err, body)
 		}
-		return
+		return e
 	}
-	e.Status, e.Detail = status, "the account holds no blobs"
+	if !e.OK {
+		e.Status, e.Detail = status, "the account holds no containers: nothing to read"
+	}
+	return e
+}
+
+// accountKey lists a storage account's keys with the identity's ARM token
+// and returns the first.
+func (p *replay) accountKey(ctx context.Context, accountID, who string) ([]byte, int, error) {
+	tok, err := p.token(ctx, who, armResource)
+	if err != nil {
+		return nil, 0, err
+	}
+	status, body, err := p.arm(ctx, http.MethodPost, accountID+"/listKeys", apiVersions["microsoft.storage/storageaccounts"], tok, nil)
+	if err != nil || status != http.StatusOK {
+		return nil, status, errors.New(detail(err, body))
+	}
+	var keys struct {
+		Keys []struct{ Value string } `json:"keys"`
+	}
+	if err := json.Unmarshal(body, &keys); err != nil || len(keys.Keys) == 0 {
+		return nil, status, fmt.Errorf("listKeys answered without keys: %s", detail(nil, body))
+	}
+	key, err := base64.StdEncoding.DecodeString(keys.Keys[0].Value)
+	return key, status, err
 }
 
 // listKeys lists a storage account's keys with the identity's ARM token.
 func (p *replay) listKeys(ctx context.Context, accountID, who string) {
 	e := Exercise{Resource: accountID, Action: "Microsoft.Storage/storageAccounts/listkeys/action", Identity: who}
-	tok, err := p.token(ctx, who, armResource)
-	var body []byte
-	if err == nil {
-		e.Status, body, err = p.arm(ctx, http.MethodPost, accountID+"/listKeys", apiVersions["microsoft.storage/storageaccounts"], tok, nil)
-	}
-	e.OK = err == nil && e.Status == http.StatusOK && strings.Contains(string(body), `"keys"`)
-	if !e.OK {
-		e.Detail = detail(err, body)
+	_, status, err := p.accountKey(ctx, accountID, who)
+	e.Status, e.OK = status, err == nil
+	if err != nil {
+		e.Detail = err.Error()
 	}
 	p.record(e)
 }
@@ -167,9 +218,10 @@ func (p *replay) addAccessPolicy(ctx context.Context, vaultID, who string) {
 	})
 }
 
-// attach replays assign/action: the actor attaches the identity to a
-// compute the replay controls and the actor can write, then asks that
-// compute for tokens. The attachment is removed afterwards.
+// attach replays assign: the actor attaches the identity to a compute it
+// can write (one it controls first, then any in the radius, which its
+// write puts under its control), and asks that compute for tokens. The
+// attachment is removed afterwards.
 func (p *replay) attach(ctx context.Context, h analyzer.Held, o *Obtained) tokenSource {
 	who := actor(h.Path)
 	tok, err := p.token(ctx, who, armResource)
@@ -177,25 +229,53 @@ func (p *replay) attach(ctx context.Context, h analyzer.Held, o *Obtained) token
 		o.Error = err.Error()
 		return nil
 	}
+	var candidates []string
 	for _, f := range p.computes {
-		id, err := resourceid.Parse(f.computeID)
-		if err != nil {
-			continue
+		candidates = append(candidates, f.computeID)
+	}
+	slices.Sort(candidates)
+	for _, c := range p.radius.Computes {
+		if p.computes[strings.ToLower(c.ID)] == nil {
+			candidates = append(candidates, c.ID)
 		}
-		api := apiVersions[strings.ToLower(id.Type())]
-		if api == "" || (!strings.EqualFold(id.Type(), "Microsoft.Compute/virtualMachines") && !strings.EqualFold(id.Type(), "Microsoft.Web/sites")) {
-			continue
+	}
+	for _, compute := range candidates {
+		if src := p.attachTo(ctx, compute, h.ID, tok, o); src != nil {
+			o.Error = ""
+			return src
 		}
-		status, body, err := p.arm(ctx, http.MethodGet, f.computeID, api, tok, nil)
-		if err != nil || status != http.StatusOK {
-			continue
-		}
-		var doc struct {
-			Identity struct {
-				Type string `json:"type"`
-			} `json:"identity"`
-		}
-		json.Unmarshal(body, &doc)
+	}
+	if o.Error == "" {
+		o.Error = "no compute that " + who + " can write"
+	}
+	return nil
+}
+
+// attachTo attaches identity to compute with the actor's token tok and
+// returns a token source through the compute, or nil (with o.Error set
+// when the write was refused).
+func (p *replay) attachTo(ctx context.Context, compute, identity, tok string, o *Obtained) tokenSource {
+	id, err := resourceid.Parse(compute)
+	if err != nil || !strings.EqualFold(id.Type(), "Microsoft.Compute/virtualMachines") && !strings.EqualFold(id.Type(), "Microsoft.Web/sites") {
+		return nil
+	}
+	api := apiVersions[strings.ToLower(id.Type())]
+	status, body, err := p.arm(ctx, http.MethodGet, compute, api, tok, nil)
+	if err != nil || status != http.StatusOK {
+		return nil
+	}
+	var doc struct {
+		Identity struct {
+			Type                   string         `json:"type"`
+			UserAssignedIdentities map[string]any `json:"userAssignedIdentities"`
+		} `json:"identity"`
+	}
+	json.Unmarshal(body, &doc)
+	attached := false
+	for k := range doc.Identity.UserAssignedIdentities {
+		attached = attached || strings.EqualFold(k, identity)
+	}
+	if !attached {
 		orig := doc.Identity.Type
 		if orig == "" {
 			orig = "None"
@@ -204,13 +284,12 @@ func (p *replay) attach(ctx context.Context, h analyzer.Held, o *Obtained) token
 		if strings.Contains(orig, "SystemAssigned") {
 			newType = "SystemAssigned, UserAssigned"
 		}
-		patch := map[string]any{"identity": map[string]any{"type": newType, "userAssignedIdentities": map[string]any{h.ID: map[string]any{}}}}
-		status, body, err = p.arm(ctx, http.MethodPatch, f.computeID, api, tok, patch)
+		patch := map[string]any{"identity": map[string]any{"type": newType, "userAssignedIdentities": map[string]any{identity: map[string]any{}}}}
+		status, body, err = p.arm(ctx, http.MethodPatch, compute, api, tok, patch)
 		if err != nil || status >= 300 {
-			o.Error = fmt.Sprintf("attach to %s: %s", f.computeID, detail(err, body))
-			continue
+			o.Error = fmt.Sprintf("attach to %s: %s", compute, detail(err, body))
+			return nil
 		}
-		compute, identity := f.computeID, h.ID
 		p.cleanup = append(p.cleanup, func(ctx context.Context) {
 			op, err := p.env.OperatorToken(ctx, armResource)
 			if err != nil {
@@ -222,15 +301,16 @@ func (p *replay) attach(ctx context.Context, h analyzer.Held, o *Obtained) token
 			}
 			p.arm(ctx, http.MethodPatch, compute, api, op, map[string]any{"identity": undo})
 		})
-		o.Error = ""
-		return func(ctx context.Context, resource string) (string, error) {
-			return p.tokenVia(ctx, f, identity, resource)
-		}
 	}
-	if o.Error == "" {
-		o.Error = "no controlled compute that " + who + " can write"
+	// Code on the compute: ours already, or by the same write.
+	f, err := p.startRun(ctx, compute, tok, "write")
+	if err != nil {
+		o.Error = fmt.Sprintf("run on %s: %v", compute, err)
+		return nil
 	}
-	return nil
+	return func(ctx context.Context, resource string) (string, error) {
+		return p.tokenVia(ctx, f, identity, resource)
+	}
 }
 
 func detail(err error, body []byte) string {

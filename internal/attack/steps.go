@@ -26,6 +26,8 @@ type foothold struct {
 	}
 	// actorToken started the run; pods of a cluster are started with it.
 	actorToken string
+	// imds reaches IMDS through the proxy with the run's credentials.
+	imds *http.Client
 }
 
 // startRun starts a run as a compute with a token: the operator's for the
@@ -88,17 +90,20 @@ func (p *replay) tokenVia(ctx context.Context, f *foothold, identity, resource s
 
 // imdsToken asks IMDS through the proxy with the run's credentials.
 func (p *replay) imdsToken(ctx context.Context, f *foothold, identity, resource string, system bool) (string, error) {
-	proxyURL, err := url.Parse(f.run.Proxy)
-	if err != nil {
-		return "", err
+	if f.imds == nil {
+		proxyURL, err := url.Parse(f.run.Proxy)
+		if err != nil {
+			return "", err
+		}
+		proxyURL.User = url.UserPassword("run", f.run.Secret)
+		f.imds = &http.Client{Timeout: p.direct.Timeout, Transport: &http.Transport{Proxy: http.ProxyURL(proxyURL)}}
+		p.clients = append(p.clients, f.imds)
 	}
-	proxyURL.User = url.UserPassword("run", f.run.Secret)
-	hc := &http.Client{Timeout: p.direct.Timeout, Transport: &http.Transport{Proxy: http.ProxyURL(proxyURL)}}
 	q := url.Values{"api-version": {"2018-02-01"}, "resource": {resource}}
 	if !system {
 		q.Set("msi_res_id", identity)
 	}
-	status, body, err := p.do(ctx, hc, http.MethodGet, "http://169.254.169.254/metadata/identity/oauth2/token?"+q.Encode(), "", nil, map[string]string{"Metadata": "true"})
+	status, body, err := p.do(ctx, f.imds, http.MethodGet, "http://169.254.169.254/metadata/identity/oauth2/token?"+q.Encode(), "", nil, map[string]string{"Metadata": "true"})
 	if err != nil {
 		return "", err
 	}
@@ -168,15 +173,19 @@ func actor(path []analyzer.Step) string {
 	return ""
 }
 
-// grantsFromRoleWrite replays the roleAssignmentWrite steps of a path: the
-// actor grants itself Owner at the scope, with its own token.
-func (p *replay) grantsFromRoleWrite(ctx context.Context, path []analyzer.Step, who string) error {
+// grantsFromRoleWrite replays the roleAssignmentWrite steps of a path:
+// the identity that holds the role (the step before) grants itself Owner
+// at the scope, with its own token.
+func (p *replay) grantsFromRoleWrite(ctx context.Context, path []analyzer.Step) error {
+	holder := ""
 	for _, st := range path {
-		if st.Kind != "roleAssignmentWrite" {
-			continue
-		}
-		if err := p.grantSelf(ctx, who, st.From, ownerRole); err != nil {
-			return err
+		switch st.Kind {
+		case "holds":
+			holder = st.From
+		case "roleAssignmentWrite":
+			if err := p.grantSelf(ctx, holder, st.From, ownerRole); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -252,7 +261,7 @@ func (p *replay) controlCompute(ctx context.Context, h analyzer.Held) {
 		return
 	}
 	who := actor(h.Path)
-	if err := p.grantsFromRoleWrite(ctx, h.Path, who); err != nil {
+	if err := p.grantsFromRoleWrite(ctx, h.Path); err != nil {
 		p.note("%s: %v", h.ID, err)
 		return
 	}
@@ -288,6 +297,10 @@ func (p *replay) obtainIdentity(ctx context.Context, h analyzer.Held) {
 		id := h.ID
 		src = func(ctx context.Context, resource string) (string, error) { return p.tokenVia(ctx, f, id, resource) }
 	case "assign", "control":
+		if err := p.grantsFromRoleWrite(ctx, h.Path); err != nil {
+			o.Error = err.Error()
+			break
+		}
 		src = p.attach(ctx, h, &o)
 	case "federatedCredentialWrite":
 		o.Error = "not replayed: writing a federated credential needs an issuer mimic trusts whose keys the attacker holds"
@@ -301,6 +314,7 @@ func (p *replay) obtainIdentity(ctx context.Context, h analyzer.Held) {
 		} else {
 			o.OK = true
 			p.sources[strings.ToLower(h.ID)] = src
+			p.held = append(p.held, h.ID)
 		}
 	}
 	p.report.Identities = append(p.report.Identities, o)
@@ -314,7 +328,7 @@ func (p *replay) exercise(ctx context.Context, r analyzer.Reach) {
 		p.record(Exercise{Resource: r.Resource, Action: "(any)", Identity: who, Detail: "the identity was not obtained"})
 		return
 	}
-	if err := p.grantsFromRoleWrite(ctx, r.Path, who); err != nil {
+	if err := p.grantsFromRoleWrite(ctx, r.Path); err != nil {
 		p.record(Exercise{Resource: r.Resource, Action: "roleAssignmentWrite", Identity: who, Detail: err.Error()})
 		return
 	}
@@ -325,25 +339,91 @@ func (p *replay) exercise(ctx context.Context, r analyzer.Reach) {
 			p.record(Exercise{Resource: r.Resource, Action: "roleAssignmentWrite", Identity: who, Detail: err.Error()})
 			return
 		}
-		p.readSecrets(ctx, r.Resource, who)
+		p.record(p.readSecrets(ctx, r.Resource, who))
 	case last.Kind == "roleAssignmentWrite" && typ == "microsoft.storage/storageaccounts":
 		if err := p.grantSelf(ctx, who, r.Resource, blobReaderRole); err != nil {
 			p.record(Exercise{Resource: r.Resource, Action: "roleAssignmentWrite", Identity: who, Detail: err.Error()})
 			return
 		}
-		p.readBlobs(ctx, r.Resource, who)
+		p.record(p.readBlobs(ctx, r.Resource, who))
 	case last.Kind == "accessPolicyWrite":
 		p.addAccessPolicy(ctx, r.Resource, who)
-		p.readSecrets(ctx, r.Resource, who)
+		p.record(p.readSecrets(ctx, r.Resource, who))
 	case last.Kind == "listKeys":
 		p.listKeys(ctx, r.Resource, who)
 	case typ == "microsoft.keyvault/vaults" && grantsData(r.DataActions, "Microsoft.KeyVault/vaults/secrets/getSecret/action"):
-		p.readSecrets(ctx, r.Resource, who)
+		p.record(p.asAnyHeld(ctx, who, r.Resource, kvSecretsUserRole, func(w string) Exercise { return p.readSecrets(ctx, r.Resource, w) }))
 	case typ == "microsoft.storage/storageaccounts" && grantsData(r.DataActions, "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"):
-		p.readBlobs(ctx, r.Resource, who)
+		p.record(p.asAnyHeld(ctx, who, r.Resource, blobReaderRole, func(w string) Exercise { return p.readBlobs(ctx, r.Resource, w) }))
 	}
-	if grantsData(r.Actions, r.Type+"/read") {
-		p.readResource(ctx, r, who)
+	if grantsData(r.Actions, r.Type+"/read") && apiVersions[typ] != "" {
+		p.record(p.asAnyHeld(ctx, who, r.Resource, "", func(w string) Exercise { return p.readResource(ctx, r, w) }))
+	}
+}
+
+// asAnyHeld tries an action as the path's actor, then as every other
+// identity the replay holds, then (given a role) as each identity that
+// can grant itself that role on the resource, as an attacker would: a
+// resource's actions in the blast radius are the union over every
+// identity that reaches it, while its path explains one. The first
+// success is the proof; without one, the actor's failure is reported.
+func (p *replay) asAnyHeld(ctx context.Context, who, resource, role string, try func(identity string) Exercise) Exercise {
+	first := try(who)
+	if first.OK {
+		return first
+	}
+	for _, id := range p.held {
+		if strings.EqualFold(id, who) {
+			continue
+		}
+		if e := try(id); e.OK {
+			return e
+		}
+	}
+	if role == "" {
+		return first
+	}
+	for _, id := range p.held {
+		if p.grantSelf(ctx, id, resource, role) != nil {
+			continue
+		}
+		if e := try(id); e.OK {
+			e.Detail += ", after granting itself the role " + role
+			return e
+		}
+	}
+	return first
+}
+
+// probe tries to read a data resource outside the radius with every
+// identity the replay holds, after the radius' own escalations, directly
+// and after trying to grant itself a reader role: the analysis is sound
+// only if each attempt is refused.
+func (p *replay) probe(ctx context.Context, id string) {
+	rid, err := resourceid.Parse(id)
+	if err != nil {
+		return
+	}
+	var try func(who string) Exercise
+	var role string
+	switch strings.ToLower(rid.Type()) {
+	case "microsoft.keyvault/vaults":
+		try, role = func(who string) Exercise { return p.readSecrets(ctx, id, who) }, kvSecretsUserRole
+	case "microsoft.storage/storageaccounts":
+		try, role = func(who string) Exercise { return p.readBlobs(ctx, id, who) }, blobReaderRole
+	default:
+		return
+	}
+	for _, who := range p.held {
+		p.report.Probed++
+		e := try(who)
+		if !e.OK && p.grantSelf(ctx, who, id, role) == nil {
+			e = try(who)
+			e.Detail += ", after granting itself the role " + role
+		}
+		if e.OK {
+			p.report.Beyond = append(p.report.Beyond, e)
+		}
 	}
 }
 

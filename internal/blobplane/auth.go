@@ -9,6 +9,7 @@ import (
 	"github.com/mimic-emu/mimic/internal/authz"
 	"github.com/mimic-emu/mimic/internal/dataplane"
 	"github.com/mimic-emu/mimic/internal/jwt"
+	"github.com/mimic-emu/mimic/internal/sharedkey"
 )
 
 // RBAC actions of the Blob service's operations, as Azure's table
@@ -157,7 +158,7 @@ func (rq *request) sharedKeyAuth(cred string) error {
 		rq.decision.Reason = "SharedKey refused: the request date is more than 15 minutes from now"
 		return errAuthFailed("Request date header too old: '" + date + "'")
 	}
-	ok, sts := verifySharedKey(rq.r, a.name, a.keys, sig)
+	ok, sts := sharedkey.Verify(rq.r, a.name, a.keys, sig)
 	if !ok {
 		rq.decision.Reason = "SharedKey refused: the signature does not match"
 		return errAuthFailed("The MAC signature found in the HTTP request '" + sig +

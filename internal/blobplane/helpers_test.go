@@ -19,6 +19,7 @@ import (
 	"github.com/mimic-emu/mimic/internal/authz"
 	"github.com/mimic-emu/mimic/internal/dataplane"
 	"github.com/mimic-emu/mimic/internal/jwt"
+	"github.com/mimic-emu/mimic/internal/sharedkey"
 	"github.com/mimic-emu/mimic/internal/store"
 	"github.com/mimic-emu/mimic/internal/store/sqlstore"
 	"github.com/mimic-emu/mimic/internal/tokens"
@@ -283,7 +284,7 @@ func (r *req) signature(key string) string {
 	raw, _ := base64.StdEncoding.DecodeString(key)
 	hreq := r.build()
 	hreq.RequestURI = hreq.URL.RequestURI()
-	return signSharedKey(raw, stringsToSign(hreq, r.account)[0])
+	return sharedkey.Sign(raw, sharedkey.StringsToSign(hreq, r.account)[0])
 }
 
 func (r *req) do() response {

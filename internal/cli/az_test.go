@@ -3,12 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
-	"net/http"
-	"net/url"
 	"reflect"
 	"strings"
 	"testing"
@@ -205,22 +200,6 @@ func TestHelpHasExamples(t *testing.T) {
 	}
 }
 
-func TestSharedKeySignature(t *testing.T) {
-	key := []byte("secret-key")
-	h := http.Header{"X-Ms-Date": {"Mon, 02 Jan 2006 15:04:05 GMT"}, "X-Ms-Version": {"2021-08-06"}}
-	q := url.Values{"restype": {"container"}, "comp": {"list"}}
-	got := sharedKeySignature(key, "acct", "GET", "/cont", q, h, 0)
-	// The string to sign, as the Blob service's documentation defines it.
-	sts := "GET\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:Mon, 02 Jan 2006 15:04:05 GMT\nx-ms-version:2021-08-06\n/acct/cont\ncomp:list\nrestype:container"
-	if got != hmacB64(key, sts) {
-		t.Fatalf("signature %s", got)
-	}
-}
-
-func hmacB64(key []byte, s string) string {
-	return base64.StdEncoding.EncodeToString(hmacSum(key, s))
-}
-
 func TestTables(t *testing.T) {
 	assignments := []any{
 		map[string]any{"principalName": "cid", "principalType": "ServicePrincipal", "roleDefinitionName": "Reader", "scope": "/subscriptions/s"},
@@ -265,12 +244,6 @@ func TestServiceErrorText(t *testing.T) {
 }
 
 func asExit(err error, ee **ExitError) bool { return errors.As(err, ee) }
-
-func hmacSum(key []byte, s string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(s))
-	return m.Sum(nil)
-}
 
 // leafCommands returns the runnable commands below cmd, except those that
 // are not az's (role check, aks serviceaccount).

@@ -1,8 +1,7 @@
 package cli
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
+	"bytes"
 	"encoding/base64"
 	"encoding/xml"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +18,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mimic-emu/mimic/internal/azout"
+	"github.com/mimic-emu/mimic/internal/sharedkey"
 )
 
 // api-versions az 2.45 sends: Microsoft.Storage, and the Blob service
@@ -32,8 +31,9 @@ const (
 const storageType = "Microsoft.Storage/storageAccounts"
 
 // storageShape is az's StorageAccount (2022-09-01): flattened;
-// supportsHttpsTrafficOnly is the SDK's enable_https_traffic_only.
-var storageShape = modelShape{flatten: true, rename: map[string]string{"supportsHttpsTrafficOnly": "enableHttpsTrafficOnly"},
+// supportsHttpsTrafficOnly is the SDK's enable_https_traffic_only and
+// networkAcls its network_rule_set.
+var storageShape = modelShape{flatten: true, rename: map[string]string{"supportsHttpsTrafficOnly": "enableHttpsTrafficOnly", "networkAcls": "networkRuleSet"},
 	attrs: []string{"accessTier", "allowBlobPublicAccess", "allowCrossTenantReplication", "allowSharedKeyAccess",
 		"allowedCopyScope", "azureFilesIdentityBasedAuthentication", "blobRestoreStatus", "creationTime", "customDomain",
 		"defaultToOAuthAuthentication", "dnsEndpointType", "enableHttpsTrafficOnly", "enableNfsV3", "encryption",
@@ -318,56 +318,15 @@ func (bc *blobClient) do(method, path string, query url.Values, header http.Head
 	if bc.token != "" {
 		header.Set("Authorization", "Bearer "+bc.token)
 	} else {
-		header.Set("Authorization", "SharedKey "+bc.account+":"+sharedKeySignature(bc.key, bc.account, method, path, query, header, len(body)))
+		// Sign the request as it will be sent: same URL, headers, length.
+		req, err := http.NewRequest(method, u, bytes.NewReader(body))
+		if err != nil {
+			return nil, nil, err
+		}
+		req.Header = header
+		sharedkey.Authorize(req, bc.account, bc.key)
 	}
 	return bc.cl.dataRequest(bc.c.ctx(), method, u, header, body)
-}
-
-// sharedKeySignature signs a Blob request with an account key (Shared
-// Key authorization, service version 2009-09-19 and later).
-func sharedKeySignature(key []byte, account, method, path string, query url.Values, h http.Header, length int) string {
-	cl := ""
-	if length > 0 {
-		cl = strconv.Itoa(length)
-	}
-	parts := []string{method, h.Get("Content-Encoding"), h.Get("Content-Language"), cl, h.Get("Content-MD5"),
-		h.Get("Content-Type"), "", h.Get("If-Modified-Since"), h.Get("If-Match"), h.Get("If-None-Match"),
-		h.Get("If-Unmodified-Since"), h.Get("Range")}
-	var ms []string
-	for k := range h {
-		lk := strings.ToLower(k)
-		if strings.HasPrefix(lk, "x-ms-") {
-			ms = append(ms, lk)
-		}
-	}
-	sort.Strings(ms)
-	var b strings.Builder
-	b.WriteString(strings.Join(parts, "\n") + "\n")
-	for _, k := range ms {
-		b.WriteString(k + ":" + strings.TrimSpace(h.Get(k)) + "\n")
-	}
-	b.WriteString("/" + account + path)
-	var qs []string
-	for k := range query {
-		qs = append(qs, strings.ToLower(k))
-	}
-	sort.Strings(qs)
-	for _, k := range qs {
-		vals := query[k]
-		if vals == nil {
-			for qk, v := range query {
-				if strings.ToLower(qk) == k {
-					vals = v
-				}
-			}
-		}
-		sorted := append([]string(nil), vals...)
-		sort.Strings(sorted)
-		b.WriteString("\n" + k + ":" + strings.Join(sorted, ","))
-	}
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(b.String()))
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 
 func newRequestID() string { return uuid.NewString() }

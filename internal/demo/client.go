@@ -46,15 +46,15 @@ func (c *HTTPClient) init() {
 	})
 }
 
-// token gets an operator token for a resource.
-func (c *HTTPClient) token(ctx context.Context, resource string) (string, error) {
+// Token gets an operator token for a resource (cached).
+func (c *HTTPClient) Token(ctx context.Context, resource string) (string, error) {
 	c.init()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if t := c.tokens[resource]; t != "" {
 		return t, nil
 	}
-	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {c.ClientID}, "client_secret": {c.Secret}, "scope": {resource + "/.default"}}
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {c.ClientID}, "client_secret": {c.Secret}, "scope": {strings.TrimSuffix(resource, "/") + "/.default"}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(c.AuthorityURL, "/")+"/"+c.Tenant+"/oauth2/v2.0/token", strings.NewReader(form.Encode()))
 	if err != nil {
 		return "", err
@@ -93,10 +93,16 @@ func (c *HTTPClient) send(hc *http.Client, req *http.Request, out any) error {
 	return nil
 }
 
-func (c *HTTPClient) request(ctx context.Context, hc *http.Client, method, u, resource string, body io.Reader, header http.Header, out any) error {
-	tok, err := c.token(ctx, resource)
+// request sends a request with an operator token for resource, through
+// the proxy when proxied (the data planes' hostnames).
+func (c *HTTPClient) request(ctx context.Context, proxied bool, method, u, resource string, body io.Reader, header http.Header, out any) error {
+	tok, err := c.Token(ctx, resource)
 	if err != nil {
 		return err
+	}
+	hc := c.direct
+	if proxied {
+		hc = c.viaPxy
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
@@ -120,23 +126,23 @@ func (c *HTTPClient) ARM(ctx context.Context, method, path string, body, out any
 		rd = bytes.NewReader(b)
 	}
 	u := strings.TrimSuffix(c.ARMURL, "/") + "/" + strings.TrimPrefix(path, "/")
-	return c.request(ctx, c.direct, method, u, "https://management.azure.com", rd, http.Header{"Content-Type": {"application/json"}}, out)
+	return c.request(ctx, false, method, u, "https://management.azure.com", rd, http.Header{"Content-Type": {"application/json"}}, out)
 }
 
 // SetSecret implements Client, through Key Vault's REST API.
 func (c *HTTPClient) SetSecret(ctx context.Context, vault, name, value string) error {
 	b, _ := json.Marshal(map[string]string{"value": value})
 	u := "https://" + vault + ".vault.azure.net/secrets/" + name + "?api-version=7.4"
-	return c.request(ctx, c.viaPxy, http.MethodPut, u, "https://vault.azure.net", bytes.NewReader(b), http.Header{"Content-Type": {"application/json"}}, nil)
+	return c.request(ctx, true, http.MethodPut, u, "https://vault.azure.net", bytes.NewReader(b), http.Header{"Content-Type": {"application/json"}}, nil)
 }
 
 // PutBlob implements Client, through Blob storage's REST API.
 func (c *HTTPClient) PutBlob(ctx context.Context, account, container, name, content string) error {
 	base := "https://" + account + ".blob.core.windows.net/" + container
 	h := http.Header{"X-Ms-Version": {"2021-12-02"}}
-	if err := c.request(ctx, c.viaPxy, http.MethodPut, base+"?restype=container", "https://storage.azure.com", nil, h, nil); err != nil && !strings.Contains(err.Error(), "ContainerAlreadyExists") {
+	if err := c.request(ctx, true, http.MethodPut, base+"?restype=container", "https://storage.azure.com", nil, h, nil); err != nil && !strings.Contains(err.Error(), "ContainerAlreadyExists") {
 		return err
 	}
 	h = http.Header{"X-Ms-Version": {"2021-12-02"}, "X-Ms-Blob-Type": {"BlockBlob"}, "Content-Type": {"text/csv"}}
-	return c.request(ctx, c.viaPxy, http.MethodPut, base+"/"+name, "https://storage.azure.com", strings.NewReader(content), h, nil)
+	return c.request(ctx, true, http.MethodPut, base+"/"+name, "https://storage.azure.com", strings.NewReader(content), h, nil)
 }

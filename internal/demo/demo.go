@@ -288,7 +288,10 @@ func (b *builder) workers() error {
 	if err != nil {
 		return err
 	}
-	return b.assign(account, roleBlobContributor, principal)
+	if err := b.assign(account, roleBlobContributor, principal); err != nil {
+		return err
+	}
+	return b.c.PutBlob(b.ctx, "stshareddata", "handoff", "alpha/batch-0001.csv", "team,batch,rows\nalpha,1,1200\n")
 }
 
 // legacy: a deleted identity leaves an orphaned role assignment.

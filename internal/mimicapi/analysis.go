@@ -3,6 +3,7 @@ package mimicapi
 import (
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/mimic-emu/mimic/internal/analyzer"
 	"github.com/mimic-emu/mimic/internal/armerr"
@@ -60,4 +61,36 @@ func (a *API) blastRadius(w http.ResponseWriter, r *http.Request) error {
 		return armerr.New(http.StatusNotFound, "ResourceNotFound", "%s", err.Error())
 	}
 	return writeJSON(w, http.StatusOK, radius)
+}
+
+// findings serves GET /mimic/v1/analysis/findings?window=30d: the findings
+// of the whole estate (analyzer.Report), with unused-permission judged on
+// the access log of the window (default 30 days).
+func (a *API) findings(w http.ResponseWriter, r *http.Request) error {
+	an, err := a.analysis(r)
+	if err != nil {
+		return err
+	}
+	window := analyzer.DefaultWindow
+	if s := r.URL.Query().Get("window"); s != "" {
+		if window, err = analyzer.ParseWindow(s); err != nil {
+			return armerr.BadRequest("InvalidQuery", "%s", err.Error())
+		}
+	}
+	if a.Access != nil {
+		if err := a.Access.Flush(r.Context()); err != nil {
+			return err
+		}
+	}
+	now := time.Now().UTC()
+	usage, err := analyzer.LoadUsage(r.Context(), a.Store, window, now)
+	if err != nil {
+		return err
+	}
+	fs := an.Findings(analyzer.FindingsOptions{Usage: usage})
+	if fs == nil {
+		fs = []analyzer.Finding{}
+	}
+	return writeJSON(w, http.StatusOK, analyzer.Report{GeneratedAt: now, Window: analyzer.FormatWindow(window), AccessLog: usage.Summary(),
+		Summary: analyzer.Summarize(fs), Findings: fs})
 }

@@ -1,6 +1,6 @@
 // Package mimicapi is mimic's own HTTP API, under /mimic/v1 on the main
 // listener, for what Azure has no API for: starting a program as a compute
-// resource, and reading the logs.
+// resource, reading the logs, the analysis, and importing real estates.
 //
 //	POST   /mimic/v1/runs                 {"compute": NAME|ID, "serviceAccount": "NS/NAME"}
 //	GET    /mimic/v1/runs/{id}            (X-Mimic-Run-Secret)
@@ -10,6 +10,8 @@
 //	GET    /mimic/v1/logs/access?identity=&compute=&principal=&since=&after=&limit=
 //	GET    /mimic/v1/authz/check?principal=&action=&scope=&dataAction=true
 //	GET    /mimic/v1/analysis/blast-radius?start=ID
+//	GET    /mimic/v1/analysis/findings?window=30d
+//	POST   /mimic/v1/import               importer.Request (batches; "final": true ends the import)
 //
 // Callers authenticate with an ARM token and are authorized by RBAC. To
 // start a run as a compute resource, the caller needs the permission that

@@ -137,6 +137,13 @@ const (
 	KindUserAssigned PrincipalKind = "UserAssigned"
 	// KindSystemAssigned is a resource's system-assigned managed identity.
 	KindSystemAssigned PrincipalKind = "SystemAssigned"
+	// KindUser, KindGroup and KindDevice are directory objects that role
+	// assignments name (an imported estate's users and groups). They
+	// cannot sign in; they exist so that their assignments are not
+	// orphaned.
+	KindUser   PrincipalKind = "User"
+	KindGroup  PrincipalKind = "Group"
+	KindDevice PrincipalKind = "Device"
 )
 
 // Principal is a service principal in the tenant's directory.

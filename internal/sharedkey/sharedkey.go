@@ -1,4 +1,7 @@
-package blobplane
+// Package sharedkey signs and verifies Azure Storage's SharedKey
+// authorization: the plane verifies with it, and mimic's own clients (the
+// CLI, the attack replay) sign with it.
+package sharedkey
 
 import (
 	"crypto/hmac"
@@ -10,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // SharedKey authorization, as Azure Storage computes it
@@ -37,11 +41,11 @@ import (
 // signature over any of those orders. They agree on every ordinary set of
 // headers.
 
-// sharedKeyOrders are the header orderings the plane tries.
-var sharedKeyOrders = []func(a, b string) int{strings.Compare, compareHyphenFirst, compareHyphenIgnored}
+// headerOrders are the header orderings Verify tries.
+var headerOrders = []func(a, b string) int{strings.Compare, compareHyphenFirst, compareHyphenIgnored}
 
-// stringsToSign returns the distinct strings-to-sign of r for account.
-func stringsToSign(r *http.Request, account string) []string {
+// StringsToSign returns the distinct strings-to-sign of r for account.
+func StringsToSign(r *http.Request, account string) []string {
 	h := r.Header
 	length := ""
 	if r.ContentLength > 0 {
@@ -72,7 +76,7 @@ func stringsToSign(r *http.Request, account string) []string {
 		}
 	}
 	var orders [][]string
-	for _, cmp := range sharedKeyOrders {
+	for _, cmp := range headerOrders {
 		o := slices.Clone(names)
 		slices.SortFunc(o, cmp)
 		if !slices.ContainsFunc(orders, func(prev []string) bool { return slices.Equal(prev, o) }) {
@@ -186,23 +190,33 @@ func compareHyphenIgnored(a, b string) int {
 	return strings.Compare(a, b)
 }
 
-// signSharedKey returns base64(HMAC-SHA256(key, stringToSign)).
-func signSharedKey(key []byte, stringToSign string) string {
+// Sign returns base64(HMAC-SHA256(key, stringToSign)).
+func Sign(key []byte, stringToSign string) string {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(stringToSign))
 	return base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
 
-// verifySharedKey reports whether signature signs r with one of keys, and
+// Verify reports whether signature signs r with one of keys, and
 // returns the first string-to-sign for error messages.
-func verifySharedKey(r *http.Request, account string, keys [][]byte, signature string) (bool, string) {
-	candidates := stringsToSign(r, account)
+func Verify(r *http.Request, account string, keys [][]byte, signature string) (bool, string) {
+	candidates := StringsToSign(r, account)
 	for _, key := range keys {
 		for _, s := range candidates {
-			if subtle.ConstantTimeCompare([]byte(signSharedKey(key, s)), []byte(signature)) == 1 {
+			if subtle.ConstantTimeCompare([]byte(Sign(key, s)), []byte(signature)) == 1 {
 				return true, s
 			}
 		}
 	}
 	return false, candidates[0]
+}
+
+// Authorize signs a client's request with an account key: it sets
+// x-ms-date unless the request has a date, and the Authorization header.
+// Header names are sorted byte-wise, which every verifier accepts.
+func Authorize(r *http.Request, account string, key []byte) {
+	if r.Header.Get("x-ms-date") == "" && r.Header.Get("Date") == "" {
+		r.Header.Set("x-ms-date", time.Now().UTC().Format(http.TimeFormat))
+	}
+	r.Header.Set("Authorization", "SharedKey "+account+":"+Sign(key, StringsToSign(r, account)[0]))
 }

@@ -1,0 +1,400 @@
+package authz
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Config bounds a comparison run.
+type Config struct {
+	Sizes   []int
+	Engines []Engine
+	// LoadBox is each engine's load time box (see Engine.Load).
+	LoadBox time.Duration
+	// QueryBox bounds each timed phase (cold pass, warm passes, latency
+	// pass) of one checker: a slow checker is measured on the queries that
+	// fit, never fewer than the agreement sample, and the result says how
+	// many.
+	QueryBox time.Duration
+	// WarmPasses bounds the warm passes.
+	WarmPasses int
+	Log        io.Writer // progress, if not nil
+}
+
+// DefaultConfig is what `make bench-authz` runs: about three minutes on a
+// 2-core machine.
+func DefaultConfig() Config {
+	return Config{
+		Sizes:      []int{10_000, 100_000, 1_000_000},
+		Engines:    Engines,
+		LoadBox:    60 * time.Second,
+		QueryBox:   5 * time.Second,
+		WarmPasses: 10,
+	}
+}
+
+// Result is one checker's figures at one size.
+type Result struct {
+	N       int
+	Engine  string // the contender
+	Checker string // the entry point measured
+	LoadErr error  // nil when it loaded
+	Load    time.Duration
+	LoadCPU time.Duration // the process's user+system CPU time during the load (GC included)
+	HeapMiB float64       // live heap after load minus before, after GC
+
+	Queries  int     // queries in the timed passes (all of them unless the box cut it short)
+	ColdNs   float64 // mean over the first pass
+	WarmNs   float64 // mean over repeated passes
+	P50, P99 time.Duration
+}
+
+// SizeReport is everything measured at one size.
+type SizeReport struct {
+	N       int
+	Results []Result
+	// Sample outcomes, from the reference.
+	SampleGranted, SampleNoGrant, SampleDenied int
+	Disagreements                              []string
+}
+
+// Result finds a checker's result.
+func (s *SizeReport) Result(checker string) *Result {
+	for i := range s.Results {
+		if s.Results[i].Checker == checker && s.Results[i].LoadErr == nil {
+			return &s.Results[i]
+		}
+	}
+	return nil
+}
+
+func (c *Config) logf(format string, args ...any) {
+	if c.Log != nil {
+		fmt.Fprintf(c.Log, format+"\n", args...)
+	}
+}
+
+// Agree loads the engines at one size, one after the other, and returns
+// each checker's disagreements with the reference on the sample (and the
+// sample's outcomes). It measures nothing; tests use it. limit, if it names
+// a checker, cuts that checker's sample to its first so many queries.
+func Agree(ds *Dataset, engines []Engine, box time.Duration, limit map[string]int) (map[string][]string, [3]int, error) {
+	want, outcomes := referenceAnswers(ds, NewReference(ds))
+	out := map[string][]string{}
+	for _, en := range engines {
+		checkers, err := en.Load(ds, time.Now().Add(box))
+		if err != nil {
+			return nil, outcomes, fmt.Errorf("%s: %w", en.Name, err)
+		}
+		for _, c := range checkers {
+			sub := *ds
+			if k, ok := limit[c.Name]; ok && k < len(sub.Sample) {
+				sub.Sample = sub.Sample[:k]
+			}
+			out[c.Name] = disagreements(&sub, c, want[:len(sub.Sample)])
+		}
+	}
+	return out, outcomes, nil
+}
+
+func referenceAnswers(ds *Dataset, ref *Reference) ([]bool, [3]int) {
+	want := make([]bool, len(ds.Sample))
+	var outcomes [3]int
+	for i, qi := range ds.Sample {
+		o := ref.Decide(&ds.Queries[qi])
+		outcomes[o]++
+		want[i] = o == Granted
+	}
+	return want, outcomes
+}
+
+// disagreements lists the sample queries on which c differs from want.
+func disagreements(ds *Dataset, c Checker, want []bool) []string {
+	var bad []string
+	for i, qi := range ds.Sample {
+		q := &ds.Queries[qi]
+		if got := c.Allowed(q); got != want[i] {
+			bad = append(bad, fmt.Sprintf("%s: query %d (%s %s on %s, data=%v): got %v, reference %v",
+				c.Name, qi, q.Principal, q.Action, q.Scope, q.Data, got, want[i]))
+		}
+	}
+	return bad
+}
+
+// Run measures every engine at every size. Engines are loaded one at a
+// time and dropped before the next, so that one's heap does not slow
+// another's garbage collection; the answers to the agreement sample are
+// kept and compared at the end of each size.
+func Run(cfg Config) []SizeReport {
+	var reports []SizeReport
+	for _, n := range cfg.Sizes {
+		t0 := time.Now()
+		ds := Generate(n)
+		cfg.logf("n=%d: dataset in %v (%d roles, %d principals, %d scopes, %d deny assignments)",
+			n, time.Since(t0).Round(time.Millisecond), len(ds.Roles), ds.Principals, ds.Scopes, len(ds.Denies))
+		want, outcomes := referenceAnswers(ds, NewReference(ds))
+		rep := SizeReport{N: n, SampleGranted: outcomes[Granted], SampleNoGrant: outcomes[NoGrant], SampleDenied: outcomes[Denied]}
+		for _, en := range cfg.Engines {
+			rep.Results = append(rep.Results, measureEngine(&cfg, ds, en, want, &rep)...)
+		}
+		reports = append(reports, rep)
+	}
+	return reports
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func heapAlloc() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+func measureEngine(cfg *Config, ds *Dataset, en Engine, want []bool, rep *SizeReport) []Result {
+	before := heapAlloc()
+	cpu0 := cpuTime()
+	t0 := time.Now()
+	checkers, err := en.Load(ds, t0.Add(cfg.LoadBox))
+	load := time.Since(t0)
+	loadCPU := cpuTime() - cpu0
+	if err == nil && load > cfg.LoadBox {
+		err = fmt.Errorf("%w (loaded in %.1f s)", ErrLoadTimeout, load.Seconds())
+	}
+	if err != nil {
+		cfg.logf("n=%d %s: %v", ds.N, en.Name, err)
+		return []Result{{N: ds.N, Engine: en.Name, Checker: en.Name, LoadErr: err, Load: load}}
+	}
+	heap := float64(int64(heapAlloc())-int64(before)) / (1 << 20)
+	cfg.logf("n=%d %s: loaded in %v (CPU %v), heap +%.0f MiB", ds.N, en.Name, load.Round(time.Millisecond), loadCPU.Round(time.Millisecond), heap)
+	var out []Result
+	for _, c := range checkers {
+		r := Result{N: ds.N, Engine: en.Name, Checker: c.Name, Load: load, LoadCPU: loadCPU, HeapMiB: heap}
+		answers := timeChecker(cfg, ds, c, &r)
+		var bad []string
+		for i, qi := range ds.Sample {
+			if answers[i] != want[i] {
+				q := &ds.Queries[qi]
+				bad = append(bad, fmt.Sprintf("%s: query %d (%s %s on %s, data=%v): got %v, reference %v",
+					c.Name, qi, q.Principal, q.Action, q.Scope, q.Data, answers[i], want[i]))
+			}
+		}
+		rep.Disagreements = append(rep.Disagreements, bad...)
+		cfg.logf("n=%d %s: %d queries, cold %.0f ns/op, warm %.0f ns/op, p50 %v, p99 %v, %d disagreements",
+			ds.N, c.Name, r.Queries, r.ColdNs, r.WarmNs, r.P50, r.P99, len(bad))
+		out = append(out, r)
+	}
+	return out
+}
+
+// timeChecker runs the three timed phases and returns the answers to the
+// sample. The cold pass times each query (its mean is ColdNs), sample
+// first, and records the answers; it goes on through all the queries, or
+// until QueryBox once the sample is done. Warm passes over the same queries
+// are timed as a whole (WarmNs), for up to WarmPasses passes or QueryBox/2;
+// then up to three passes time each query again (P50, P99), within
+// QueryBox.
+func timeChecker(cfg *Config, ds *Dataset, c Checker, r *Result) []bool {
+	qs := ds.ordered
+	answers := make([]bool, len(ds.Sample))
+	runtime.GC()
+	lat := make([]time.Duration, 0, len(qs))
+	stop := time.Now().Add(cfg.QueryBox)
+	var total time.Duration
+	for i := range qs {
+		t := time.Now()
+		ok := c.Allowed(&qs[i])
+		d := time.Since(t)
+		if i < len(answers) {
+			answers[i] = ok
+		}
+		lat = append(lat, d)
+		total += d
+		if i >= len(answers) && i&15 == 15 && time.Now().After(stop) {
+			break
+		}
+	}
+	qs = qs[:len(lat)]
+	r.Queries = len(qs)
+	r.ColdNs = float64(total.Nanoseconds()) / float64(len(qs))
+
+	stop = time.Now().Add(cfg.QueryBox / 2)
+	calls := 0
+	t := time.Now()
+	for pass := 0; pass < cfg.WarmPasses && (pass == 0 || time.Now().Before(stop)); pass++ {
+		for i := range qs {
+			c.Allowed(&qs[i])
+		}
+		calls += len(qs)
+	}
+	r.WarmNs = float64(time.Since(t).Nanoseconds()) / float64(calls)
+
+	// Up to three latency passes share the box; the one with the median
+	// p50 is reported, which keeps a burst of load from the shared host
+	// out of the figure.
+	type pass struct{ p50, p99 time.Duration }
+	var passes []pass
+	stop = time.Now().Add(cfg.QueryBox)
+	for len(passes) < 3 && (len(passes) == 0 || time.Now().Before(stop)) {
+		lat = lat[:0]
+		for i := range qs {
+			t := time.Now()
+			c.Allowed(&qs[i])
+			lat = append(lat, time.Since(t))
+			if i&15 == 15 && time.Now().After(stop) {
+				break
+			}
+		}
+		slices.Sort(lat)
+		passes = append(passes, pass{lat[len(lat)/2], lat[len(lat)*99/100]})
+	}
+	slices.SortFunc(passes, func(x, y pass) int { return int(x.p50 - y.p50) })
+	r.P50, r.P99 = passes[len(passes)/2].p50, passes[len(passes)/2].p99
+	return answers
+}
+
+// Table renders the reports as Markdown: one row per checker and size, with
+// ratios against mimic's Check, and the targets' verdicts.
+func Table(reports []SizeReport) string {
+	var b strings.Builder
+	b.WriteString("| n | engine | load (CPU) | heap Δ | queries | cold ns/op | warm ns/op | p50 | p99 | p50 ÷ mimic Check p50 | warm ÷ mimic Check warm |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, rep := range reports {
+		base := rep.Result("mimic Check")
+		for _, r := range rep.Results {
+			if r.LoadErr != nil {
+				fmt.Fprintf(&b, "| %s | %s | %s | – | – | – | – | – | – | – | – |\n", size(r.N), r.Engine, loadErrText(r))
+				continue
+			}
+			ratio, wratio := "–", "–"
+			if base != nil {
+				ratio = fmt.Sprintf("%.2f×", float64(r.P50)/float64(base.P50))
+				wratio = fmt.Sprintf("%.2f×", r.WarmNs/base.WarmNs)
+			}
+			q := fmt.Sprint(r.Queries)
+			if r.Queries < QueryCount {
+				q += " (boxed)"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %.3f s (%.2f s) | %.0f MiB | %s | %s | %s | %s | %s | %s | %s |\n",
+				size(r.N), r.Checker, r.Load.Seconds(), r.LoadCPU.Seconds(), r.HeapMiB, q, num(r.ColdNs), num(r.WarmNs), dur(r.P50), dur(r.P99), ratio, wratio)
+		}
+	}
+	b.WriteString("\n")
+	for _, rep := range reports {
+		fmt.Fprintf(&b, "n=%s: agreement sample %d queries (%d allowed, %d refused for want of a grant, %d granted but blocked by a deny assignment): %d disagreements.\n",
+			size(rep.N), rep.SampleGranted+rep.SampleNoGrant+rep.SampleDenied, rep.SampleGranted, rep.SampleNoGrant, rep.SampleDenied, len(rep.Disagreements))
+		for i, d := range rep.Disagreements {
+			if i == 10 {
+				fmt.Fprintf(&b, "  … and %d more\n", len(rep.Disagreements)-10)
+				break
+			}
+			fmt.Fprintf(&b, "  %s\n", d)
+		}
+	}
+	b.WriteString("\n")
+	b.WriteString(Targets(reports))
+	return b.String()
+}
+
+// Targets states issue 4's targets against the figures.
+func Targets(reports []SizeReport) string {
+	var b strings.Builder
+	verdict := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "NOT met"
+	}
+	for _, rep := range reports {
+		m, a := rep.Result("mimic Check"), rep.Result("mimic Allowed")
+		if m == nil {
+			continue
+		}
+		fmt.Fprintf(&b, "n=%s:\n", size(rep.N))
+		for _, base := range []struct{ name, what string }{
+			{"map", "the map index on pre-lowered input"},
+			{"map+lower", "the map index fed the same input"},
+		} {
+			mp := rep.Result(base.name)
+			if mp == nil {
+				continue
+			}
+			x := float64(m.P50) / float64(mp.P50)
+			fmt.Fprintf(&b, "  p50 within 2× %s: Check %.2f× (%s)", base.what, x, verdict(x <= 2))
+			if a != nil {
+				y := float64(a.P50) / float64(mp.P50)
+				fmt.Fprintf(&b, ", Allowed %.2f× (%s)", y, verdict(y <= 2))
+			}
+			b.WriteString("\n")
+		}
+		for _, peer := range []struct {
+			name string
+			want float64
+		}{{"opa", 20}, {"casbin", 100}} {
+			p := rep.Result(peer.name)
+			if p == nil {
+				for _, r := range rep.Results {
+					if r.Engine == peer.name && r.LoadErr != nil {
+						fmt.Fprintf(&b, "  ≥%.0f× faster than %s: %s did not load (%s)\n", peer.want, peer.name, peer.name, loadErrText(r))
+					}
+				}
+				continue
+			}
+			x := float64(p.P50) / float64(m.P50)
+			y := p.WarmNs / m.WarmNs
+			fmt.Fprintf(&b, "  ≥%.0f× faster than %s: p50 %.0f×, warm mean %.0f× (%s)\n", peer.want, peer.name, x, y, verdict(min(x, y) >= peer.want))
+		}
+		if rep.N == 1_000_000 {
+			fmt.Fprintf(&b, "  1M assignments loaded in ≤ 2 s: %.2f s wall, %.2f s CPU (%s)\n", m.Load.Seconds(), m.LoadCPU.Seconds(), verdict(m.Load <= 2*time.Second))
+		}
+	}
+	return b.String()
+}
+
+func loadErrText(r Result) string {
+	if errors.Is(r.LoadErr, ErrLoadTimeout) {
+		return fmt.Sprintf("did not load in %.0f s", r.Load.Seconds())
+	}
+	return r.LoadErr.Error()
+}
+
+func size(n int) string {
+	switch {
+	case n >= 1_000_000 && n%1_000_000 == 0:
+		return fmt.Sprintf("%dM", n/1_000_000)
+	case n >= 1000 && n%1000 == 0:
+		return fmt.Sprintf("%dk", n/1000)
+	}
+	return fmt.Sprint(n)
+}
+
+func num(f float64) string {
+	s := fmt.Sprintf("%.0f", f)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+func dur(d time.Duration) string {
+	switch {
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.2f ms", float64(d)/1e6)
+	case d >= time.Microsecond:
+		return fmt.Sprintf("%.2f µs", float64(d)/1e3)
+	}
+	return fmt.Sprintf("%d ns", d.Nanoseconds())
+}

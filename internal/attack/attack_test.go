@@ -1,0 +1,241 @@
+package attack_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/mimic-emu/mimic/internal/analyzer"
+	"github.com/mimic-emu/mimic/internal/attack"
+	"github.com/mimic-emu/mimic/internal/demo"
+	"github.com/mimic-emu/mimic/internal/server/servertest"
+	"github.com/mimic-emu/mimic/internal/store"
+)
+
+// demoServer serves the demo estate and returns the server and the
+// replay's environment.
+func demoServer(t *testing.T) (*servertest.Server, attack.Env) {
+	t.Helper()
+	srv := servertest.StartDemo(t)
+	return srv, attack.Env{
+		ARMURL: srv.URL(), AuthorityURL: srv.URL(), Proxy: srv.ProxyURL(), Tenant: srv.Tenant.ID, CA: srv.Tenant.CA.Pool(),
+		OperatorToken: srv.Operator.Token,
+	}
+}
+
+func analyze(t *testing.T, s store.Store) *analyzer.Analysis {
+	t.Helper()
+	e, err := analyzer.Load(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return analyzer.New(e)
+}
+
+func computeID(t *testing.T, a *analyzer.Analysis, name string) string {
+	t.Helper()
+	for _, c := range a.E.Computes {
+		if c.Name == name {
+			return c.ID
+		}
+	}
+	t.Fatalf("no compute %s", name)
+	return ""
+}
+
+func replay(t *testing.T, env attack.Env, a *analyzer.Analysis, id string) (*analyzer.Radius, *attack.Report) {
+	t.Helper()
+	r, err := a.BlastRadiusOf(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := attack.Run(context.Background(), env, r, attack.Options{Probe: outside(a, r)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, rep
+}
+
+// outside lists the estate's vaults and storage accounts the radius does
+// not reach.
+func outside(a *analyzer.Analysis, r *analyzer.Radius) []string {
+	in := map[string]bool{}
+	for _, reach := range r.Reach {
+		in[strings.ToLower(reach.Resource)] = true
+	}
+	var out []string
+	for _, res := range a.E.Resources {
+		switch strings.ToLower(res.Type) {
+		case "microsoft.keyvault/vaults", "microsoft.storage/storageaccounts":
+			if !in[strings.ToLower(res.ID)] {
+				out = append(out, res.ID)
+			}
+		}
+	}
+	return out
+}
+
+func exercised(rep *attack.Report, resourceName, action string) *attack.Exercise {
+	for i, e := range rep.Exercised {
+		if strings.HasSuffix(strings.ToLower(e.Resource), "/"+strings.ToLower(resourceName)) && e.Action == action {
+			return &rep.Exercised[i]
+		}
+	}
+	return nil
+}
+
+const getSecret = "Microsoft.KeyVault/vaults/secrets/getSecret/action"
+
+// The shared identity's story, proven: code on DEV reads PROD's secret.
+func TestReplayDevReadsProdSecret(t *testing.T) {
+	srv, env := demoServer(t)
+	a := analyze(t, srv.Store)
+	_, rep := replay(t, env, a, computeID(t, a, demo.PaymentsDev))
+	e := exercised(rep, demo.PaymentsVault, getSecret)
+	if e == nil || !e.OK || e.Detail != "read "+demo.PaymentsSecret {
+		t.Fatalf("DEV did not read PROD's secret: %+v\n%+v", e, rep)
+	}
+	if !strings.Contains(strings.ToLower(e.Identity), strings.ToLower(demo.SharedIdentity)) {
+		t.Errorf("read as %s, want the shared identity", e.Identity)
+	}
+	// The isolated design: DEV's replay never touches PROD's vault.
+	_, rep = replay(t, env, a, computeID(t, a, demo.OrdersDev))
+	if e := exercised(rep, demo.OrdersProdVault, getSecret); e != nil {
+		t.Errorf("orders-api-dev exercised PROD's vault: %+v", e)
+	}
+	if e := exercised(rep, demo.OrdersDevVault, getSecret); e == nil || !e.OK {
+		t.Errorf("orders-api-dev could not read its own vault: %+v", rep)
+	}
+}
+
+// Every compute of the demo: everything the analysis says is reachable is
+// actually exercised, and the replay leaves the estate as it found it.
+func TestReplayMatchesAnalysis(t *testing.T) {
+	srv, env := demoServer(t)
+	a := analyze(t, srv.Store)
+	before := a.E
+	for _, c := range a.E.Computes {
+		if c.Kind == analyzer.ServiceAccount && !strings.Contains(c.Name, ".") {
+			continue
+		}
+		t.Run(c.Name, func(t *testing.T) {
+			r, rep := replay(t, env, a, c.ID)
+			for _, e := range rep.Beyond {
+				t.Errorf("%s read %s, outside the analysis' radius", e.Identity, e.Resource)
+			}
+			for _, o := range rep.Identities {
+				if !o.OK && !strings.HasPrefix(o.Error, "not replayed") {
+					t.Errorf("identity %s (%s) not obtained: %s", o.Identity, o.How, o.Error)
+				}
+			}
+			for _, e := range rep.Exercised {
+				if !e.OK && !notReplayed(rep, e.Identity) {
+					t.Errorf("%s %s as %s: %d %s", e.Resource, e.Action, e.Identity, e.Status, e.Detail)
+				}
+			}
+			// Every data action the analysis reports on a vault or an
+			// account was exercised.
+			for _, reach := range r.Reach {
+				typ := strings.ToLower(reach.Type)
+				if typ == "microsoft.keyvault/vaults" && hasData(reach.DataActions, getSecret) {
+					if e := exercisedID(rep, reach.Resource, getSecret); e == nil && !federated(reach.Path) {
+						t.Errorf("the analysis says %s's secrets can be read (%+v); the replay did not try", reach.Resource, reach.Path)
+					}
+				}
+			}
+		})
+	}
+	after, err := analyzer.Load(context.Background(), srv.Store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after.Assignments) != len(before.Assignments) {
+		t.Errorf("the replays left %d role assignments, the estate had %d", len(after.Assignments), len(before.Assignments))
+	}
+	for i, c := range after.Computes {
+		if len(c.Identities) != len(before.Computes[i].Identities) {
+			t.Errorf("%s has identities %v after the replays, %v before", c.Name, c.Identities, before.Computes[i].Identities)
+		}
+	}
+}
+
+func exercisedID(rep *attack.Report, id, action string) *attack.Exercise {
+	for i, e := range rep.Exercised {
+		if strings.EqualFold(e.Resource, id) && e.Action == action {
+			return &rep.Exercised[i]
+		}
+	}
+	return nil
+}
+
+func hasData(patterns []string, action string) bool {
+	for _, p := range patterns {
+		if strings.EqualFold(p, action) || p == "*" || strings.HasSuffix(p, "/*") && strings.HasPrefix(strings.ToLower(action), strings.ToLower(strings.TrimSuffix(p, "*"))) {
+			return true
+		}
+	}
+	return false
+}
+
+// federated reports whether a path writes a federated credential, which
+// the replay does not do.
+func federated(path []analyzer.Step) bool {
+	for _, st := range path {
+		if st.Kind == "federatedCredentialWrite" {
+			return true
+		}
+	}
+	return false
+}
+
+// notReplayed reports whether the replay said it could not obtain the
+// identity (a federated credential write).
+func notReplayed(rep *attack.Report, identity string) bool {
+	for _, o := range rep.Identities {
+		if strings.EqualFold(o.Identity, identity) && strings.HasPrefix(o.Error, "not replayed") {
+			return true
+		}
+	}
+	return false
+}
+
+// Random estates: for every compute, the replay exercises everything the
+// analysis reports, and no identity the replay obtains reads a vault or an
+// account outside the analysis' radius.
+func TestReplayMatchesAnalysisOnRandomEstates(t *testing.T) {
+	srv, env := demoServer(t)
+	size := demo.RandomSize{Groups: 3, Identities: 4, VMs: 2, Sites: 2, Vaults: 2, Accounts: 2, MaxRoles: 2}
+	for seed := uint64(1); seed <= 6; seed++ {
+		if err := demo.ApplyRandom(context.Background(), srv.Operator, srv.Tenant.SubscriptionID, srv.Tenant.ID, srv.Tenant.OperatorObject, seed, size); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := analyze(t, srv.Store)
+	var probed, beyond, exercised int
+	for _, comp := range a.E.Computes {
+		if !strings.Contains(comp.Name, "-r") || len(comp.Identities) == 0 {
+			continue
+		}
+		r, rep := replay(t, env, a, comp.ID)
+		probed += rep.Probed
+		beyond += len(rep.Beyond)
+		exercised += len(rep.Exercised)
+		for _, e := range rep.Beyond {
+			t.Errorf("%s: %s read %s, outside the analysis' radius %+v", comp.Name, e.Identity, e.Resource, r.Reach)
+		}
+		for _, o := range rep.Identities {
+			if !o.OK && !strings.HasPrefix(o.Error, "not replayed") {
+				t.Errorf("%s: identity %s (%s) not obtained: %s", comp.Name, o.Identity, o.How, o.Error)
+			}
+		}
+		for _, e := range rep.Exercised {
+			if !e.OK && !notReplayed(rep, e.Identity) {
+				t.Errorf("%s: %s %s as %s: %d %s", comp.Name, e.Resource, e.Action, e.Identity, e.Status, e.Detail)
+			}
+		}
+	}
+	t.Logf("%d computes' replays exercised %d actions and refused %d probes outside their radius", len(a.E.Computes), exercised, probed-beyond)
+	if probed == 0 || exercised == 0 {
+		t.Fatalf("the random estates exercised nothing (probed %d, exercised %d)", probed, exercised)
+	}
+}
