@@ -271,3 +271,31 @@ func (p *replay) token(ctx context.Context, identity, resource string) (string, 
 func (p *replay) note(format string, args ...any) {
 	p.report.NotReplayed = append(p.report.NotReplayed, fmt.Sprintf(format, args...))
 }
+
+// Disagreements names every difference between the replay and the
+// analysis it followed: an identity the analysis says is obtainable but
+// the replay could not obtain, an action it says is allowed but the
+// replay was refused, and a probe outside the radius that succeeded.
+// Steps the replay cannot exercise (NotReplayed) are not differences.
+func (r *Report) Disagreements() []string {
+	var out []string
+	skipped := map[string]bool{}
+	for _, o := range r.Identities {
+		switch {
+		case o.OK:
+		case strings.HasPrefix(o.Error, notReplayedPrefix):
+			skipped[strings.ToLower(o.Identity)] = true
+		default:
+			out = append(out, fmt.Sprintf("identity %s (%s) was not obtained: %s", o.Identity, o.How, o.Error))
+		}
+	}
+	for _, e := range r.Exercised {
+		if !e.OK && !skipped[strings.ToLower(e.Identity)] {
+			out = append(out, fmt.Sprintf("%s on %s as %s was refused: %s", e.Action, e.Resource, e.Identity, e.Detail))
+		}
+	}
+	for _, e := range r.Beyond {
+		out = append(out, fmt.Sprintf("%s on %s as %s succeeded outside the radius: %s", e.Action, e.Resource, e.Identity, e.Detail))
+	}
+	return out
+}

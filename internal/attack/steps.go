@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/mimic-emu/mimic/internal/analyzer"
 	"github.com/mimic-emu/mimic/internal/authz"
@@ -136,14 +139,55 @@ func (p *replay) federatedToken(ctx context.Context, f *foothold, resource strin
 	return accessToken(status, body)
 }
 
+// tokenError is a token endpoint's refusal.
+type tokenError struct {
+	status int
+	body   string
+}
+
+func (e *tokenError) Error() string { return fmt.Sprintf("%d %s", e.status, e.body) }
+
 func accessToken(status int, body []byte) (string, error) {
 	var out struct {
 		AccessToken string `json:"access_token"`
 	}
 	if status != http.StatusOK || json.Unmarshal(body, &out) != nil || out.AccessToken == "" {
-		return "", fmt.Errorf("%d %s", status, strings.TrimSpace(string(body)))
+		return "", &tokenError{status, strings.TrimSpace(string(body))}
 	}
 	return out.AccessToken, nil
+}
+
+// cached wraps a token source as an attacker's code would use it: each
+// token is kept for the replay, and a token endpoint's 429 (IMDS limits
+// each VM's requests) is retried with backoff, a few times.
+func cached(src tokenSource) tokenSource {
+	var mu sync.Mutex
+	tokens := map[string]string{}
+	return func(ctx context.Context, resource string) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if t := tokens[resource]; t != "" {
+			return t, nil
+		}
+		delay := 100 * time.Millisecond
+		for attempt := 0; ; attempt++ {
+			t, err := src(ctx, resource)
+			var te *tokenError
+			if err == nil {
+				tokens[resource] = t
+				return t, nil
+			}
+			if !errors.As(err, &te) || te.status != http.StatusTooManyRequests || attempt == 5 {
+				return "", err
+			}
+			select {
+			case <-ctx.Done():
+				return "", ctx.Err()
+			case <-time.After(delay):
+			}
+			delay *= 2
+		}
+	}
 }
 
 // oidOf reads a token's oid claim.
@@ -232,6 +276,10 @@ func (p *replay) grantSelf(ctx context.Context, identity, scope, role string) er
 	return nil
 }
 
+// notReplayedPrefix starts the error of an identity the replay does not
+// try to obtain.
+const notReplayedPrefix = "not replayed: "
+
 // controlCompute takes control of a compute the search reached by an
 // escalation: a run started with the escalating identity's token.
 func (p *replay) controlCompute(ctx context.Context, h analyzer.Held) {
@@ -303,12 +351,13 @@ func (p *replay) obtainIdentity(ctx context.Context, h analyzer.Held) {
 		}
 		src = p.attach(ctx, h, &o)
 	case "federatedCredentialWrite":
-		o.Error = "not replayed: writing a federated credential needs an issuer mimic trusts whose keys the attacker holds"
+		o.Error = notReplayedPrefix + "writing a federated credential needs an issuer mimic trusts whose keys the attacker holds"
 		p.note("%s: %s", h.ID, o.Error)
 	default:
 		o.Error = "no replay for a " + last.Kind + " step"
 	}
 	if src != nil {
+		src = cached(src)
 		if _, err := src(ctx, armResource); err != nil {
 			o.Error = err.Error()
 		} else {

@@ -21,14 +21,8 @@ type azClient struct {
 	*client
 	sub string
 
-	mu     sync.Mutex
-	tokens map[string]cachedToken
-	data   *http.Client
-}
-
-type cachedToken struct {
-	token   string
-	expires time.Time
+	mu   sync.Mutex
+	data *http.Client
 }
 
 // arm returns the call's client, connecting on first use and resolving
@@ -42,7 +36,7 @@ func (c *azCall) arm() (*azClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	ac := &azClient{client: base, sub: base.profile.SubscriptionID, tokens: map[string]cachedToken{}}
+	ac := &azClient{client: base, sub: base.profile.SubscriptionID}
 	if want := c.g.az.subscription; want != "" && !strings.EqualFold(want, ac.sub) {
 		subs, err := ac.list(c.ctx(), "/subscriptions", "2022-12-01")
 		if err != nil {
@@ -159,48 +153,6 @@ func decodeJSON(raw []byte) (any, error) {
 		return nil, err
 	}
 	return v, nil
-}
-
-// token returns an operator token for a resource (https://vault.azure.net,
-// https://storage.azure.com), cached until shortly before it expires.
-func (c *azClient) token(ctx context.Context, resource string) (string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if t, ok := c.tokens[resource]; ok && time.Until(t.expires) > 2*time.Minute {
-		return t.token, nil
-	}
-	p := c.profile
-	form := url.Values{
-		"grant_type":    {"client_credentials"},
-		"client_id":     {p.Operator.ClientID},
-		"client_secret": {p.Operator.ClientSecret},
-		"scope":         {strings.TrimSuffix(resource, "/") + "/.default"},
-	}
-	u := strings.TrimSuffix(p.Endpoints.ActiveDirectory, "/") + "/" + p.TenantID + "/oauth2/v2.0/token"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("mimic is not answering at %s (is 'mimic up' running?): %w", p.Endpoints.ActiveDirectory, err)
-	}
-	defer resp.Body.Close()
-	var body struct {
-		AccessToken string `json:"access_token"`
-		ExpiresIn   int64  `json:"expires_in"`
-		Error       string `json:"error"`
-		Description string `json:"error_description"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return "", fmt.Errorf("token endpoint: %w", err)
-	}
-	if body.AccessToken == "" {
-		return "", fmt.Errorf("the operator cannot get a token for %s: %s: %s", resource, body.Error, body.Description)
-	}
-	c.tokens[resource] = cachedToken{token: body.AccessToken, expires: time.Now().Add(time.Duration(body.ExpiresIn) * time.Second)}
-	return body.AccessToken, nil
 }
 
 // dataClient is an HTTP client that reaches Azure's data-plane hostnames

@@ -22,9 +22,8 @@ type client struct {
 	profile *home.Profile
 	http    *http.Client
 
-	mu      sync.Mutex
-	token   string
-	expires time.Time
+	mu     sync.Mutex
+	tokens map[string]cachedToken // by resource
 }
 
 // dial finds the server of the home and prepares a client for it.
@@ -54,20 +53,30 @@ type APIError struct {
 
 func (e *APIError) Error() string { return fmt.Sprintf("(%s) %s", e.Code, e.Message) }
 
-// armToken returns an ARM token for the operator, from the server's own
-// token endpoint, cached until shortly before it expires.
+type cachedToken struct {
+	token   string
+	expires time.Time
+}
+
+// armToken returns an ARM token for the operator.
 func (c *client) armToken(ctx context.Context) (string, error) {
+	return c.token(ctx, c.profile.Endpoints.ResourceManagerAudience)
+}
+
+// token returns the operator's token for a resource, from the server's
+// own token endpoint, cached until shortly before it expires.
+func (c *client) token(ctx context.Context, resource string) (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.token != "" && time.Until(c.expires) > 2*time.Minute {
-		return c.token, nil
+	if t := c.tokens[resource]; t.token != "" && time.Until(t.expires) > 2*time.Minute {
+		return t.token, nil
 	}
 	p := c.profile
 	form := url.Values{
 		"grant_type":    {"client_credentials"},
 		"client_id":     {p.Operator.ClientID},
 		"client_secret": {p.Operator.ClientSecret},
-		"scope":         {p.Endpoints.ResourceManagerAudience + ".default"},
+		"scope":         {strings.TrimSuffix(resource, "/") + "/.default"},
 	}
 	u := strings.TrimSuffix(p.Endpoints.ActiveDirectory, "/") + "/" + p.TenantID + "/oauth2/v2.0/token"
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
@@ -90,10 +99,13 @@ func (c *client) armToken(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("token endpoint: %w", err)
 	}
 	if body.AccessToken == "" {
-		return "", fmt.Errorf("the operator cannot sign in: %s: %s", body.Error, body.Description)
+		return "", fmt.Errorf("the operator cannot get a token for %s: %s: %s", resource, body.Error, body.Description)
 	}
-	c.token, c.expires = body.AccessToken, time.Now().Add(time.Duration(body.ExpiresIn)*time.Second)
-	return c.token, nil
+	if c.tokens == nil {
+		c.tokens = map[string]cachedToken{}
+	}
+	c.tokens[resource] = cachedToken{body.AccessToken, time.Now().Add(time.Duration(body.ExpiresIn) * time.Second)}
+	return body.AccessToken, nil
 }
 
 // do sends a request to path (relative to the ARM endpoint, with its query)

@@ -67,32 +67,8 @@ type analysisReport struct {
 // findings in every format, the --fail-on gate's exit statuses, SARIF
 // against the 2.1.0 schema, and blast radii as JSON, Mermaid and DOT.
 func TestAnalyzeTheDemo(t *testing.T) {
-	home := filepath.Join(t.TempDir(), "home")
-	demo, err := Start(env.Binary, home, "--demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { demo.Stop() })
+	home, rep := startDemo(t)
 	cli := func(args ...string) (string, string, int) { return cliIn(t, home, args...) }
-
-	// The demo loads after the server answers: wait for its findings.
-	var rep analysisReport
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		out, errOut, code := cli("analyze", "-o", "json")
-		if code != 0 {
-			t.Fatalf("analyze: %d %s", code, errOut)
-		}
-		rep = analysisReport{}
-		must(t, json.Unmarshal([]byte(out), &rep))
-		if hasFinding(rep, "cross-environment-identity", "id-payments-shared") && hasFinding(rep, "orphaned-assignment", "") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the demo's findings never appeared: %s", out)
-		}
-		time.Sleep(time.Second)
-	}
 	for _, want := range [][2]string{
 		{"cross-environment-identity", "id-payments-shared"}, {"subscription-scope-assignment", "id-ops-automation"},
 		{"automation-identity", "id-deploy-ci"}, {"cross-team-identity", "id-workers-shared"}, {"privileged-role", "id-ops-automation"},
@@ -201,6 +177,35 @@ func TestAnalyzeTheDemo(t *testing.T) {
 	}
 	if _, errOut, code := cli("blast-radius", "--compute", "no-such-app"); code != 1 || !strings.Contains(errOut, "no-such-app") {
 		t.Errorf("an unknown compute: %d %s", code, errOut)
+	}
+}
+
+// startDemo runs `mimic up --demo` in a fresh home until the test ends, and
+// returns the home and the demo's findings once they are all there.
+func startDemo(t *testing.T) (string, analysisReport) {
+	t.Helper()
+	home := filepath.Join(t.TempDir(), "home")
+	demo, err := Start(env.Binary, home, "--demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { demo.Stop() })
+	// The demo loads after the server answers: wait for its findings.
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		out, errOut, code := cliIn(t, home, "analyze", "-o", "json")
+		if code != 0 {
+			t.Fatalf("analyze: %d %s", code, errOut)
+		}
+		var rep analysisReport
+		must(t, json.Unmarshal([]byte(out), &rep))
+		if hasFinding(rep, "cross-environment-identity", "id-payments-shared") && hasFinding(rep, "orphaned-assignment", "") {
+			return home, rep
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the demo's findings never appeared: %s", out)
+		}
+		time.Sleep(time.Second)
 	}
 }
 

@@ -27,7 +27,8 @@ type Server struct {
 func Start(t testing.TB) *Server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.Open(ctx, server.Config{Home: t.TempDir()})
+	// IMDS limits as mimic up's defaults: clients must live with them.
+	srv, err := server.Open(ctx, server.Config{Home: t.TempDir(), IMDSRate: 20, IMDSConcurrency: 5})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
