@@ -76,10 +76,29 @@ func radiusTable(w io.Writer, r *analyzer.Radius) error {
 		fmt.Fprintln(tw, "\nRESOURCE\tTYPE\tENV\tTEAM\tACTIONS\tDATA ACTIONS\tPATH")
 		for _, re := range r.Reach {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", lastSegment(re.Resource), re.Type, dash(re.Environment), dash(re.Team),
-				dash(strings.Join(re.Actions, ",")), dash(strings.Join(re.DataActions, ",")), pathKinds(re.Path))
+				dash(shortActions(re.Type, re.Actions)), dash(shortActions(re.Type, re.DataActions)), pathKinds(re.Path))
 		}
 	}
 	return tw.Flush()
+}
+
+// shortActions joins actions for a table: each without the resource's own
+// type ("secrets/getSecret/action" on a vault), and at most three of them
+// with a count of the rest. JSON keeps them all, whole.
+func shortActions(typ string, actions []string) string {
+	const shown = 3
+	out := make([]string, 0, shown+1)
+	for _, a := range actions {
+		if len(out) == shown {
+			out = append(out, fmt.Sprintf("(+%d more)", len(actions)-shown))
+			break
+		}
+		if len(a) > len(typ)+1 && strings.EqualFold(a[:len(typ)], typ) && a[len(typ)] == '/' {
+			a = a[len(typ)+1:]
+		}
+		out = append(out, a)
+	}
+	return strings.Join(out, ", ")
 }
 
 // --- Mermaid ---
