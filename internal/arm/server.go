@@ -183,7 +183,14 @@ func (s *Server) serve(c *Call) error {
 	if c.APIVersion == "" {
 		return armerr.MissingAPIVersion()
 	}
-	path, err := resourceid.ParsePath(r.URL.Path)
+	urlPath := collapseSlashes(r.URL.Path)
+	if sub, ns, ok := providerPath(urlPath); ok {
+		// Resource provider registrations: what az's generic resource
+		// commands read to pick an api-version.
+		c.Namespace = ns
+		return s.typed(c, ProvidersType, resourceid.ID{Subscription: sub}, ns == "")
+	}
+	path, err := resourceid.ParsePath(urlPath)
 	if err != nil {
 		return armerr.New(http.StatusBadRequest, "InvalidResourceId", "%s", err.Error())
 	}
@@ -195,6 +202,42 @@ func (s *Server) serve(c *Call) error {
 		c.Body = body
 	}
 	return s.route(c, path)
+}
+
+// collapseSlashes drops empty path segments, as ARM's front door does:
+// azure-mgmt-resource's generic resource operations put an empty parent
+// path between the namespace and the type
+// (".../providers/Microsoft.Compute//virtualMachines/vm1"), which is how
+// `az resource create|show|delete -g RG -n NAME --resource-type T` reach ARM.
+func collapseSlashes(p string) string {
+	if !strings.Contains(p, "//") {
+		return p
+	}
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		if p[i] == '/' && i > 0 && p[i-1] == '/' {
+			continue
+		}
+		b.WriteByte(p[i])
+	}
+	return b.String()
+}
+
+// ProvidersType is the pseudo-type of resource provider registrations,
+// /subscriptions/{s}/providers[/{namespace}].
+const ProvidersType = "Microsoft.Resources/providers"
+
+// providerPath recognises /subscriptions/{s}/providers and
+// /subscriptions/{s}/providers/{namespace}.
+func providerPath(p string) (sub, ns string, ok bool) {
+	segs := strings.Split(strings.Trim(p, "/"), "/")
+	if len(segs) < 3 || len(segs) > 4 || !strings.EqualFold(segs[0], "subscriptions") || !strings.EqualFold(segs[2], "providers") {
+		return "", "", false
+	}
+	if len(segs) == 4 {
+		ns = segs[3]
+	}
+	return segs[1], ns, true
 }
 
 // apiVersion reads api-version, also when the client percent-encoded the
@@ -454,6 +497,12 @@ func isGUID(s string) bool { _, err := uuid.Parse(s); return err == nil && len(s
 func (s *Server) collection(c *Call) error {
 	if err := s.checkVersion(c); err != nil {
 		return err
+	}
+	if c.R.Method == http.MethodPost && c.Type.Operation != nil {
+		if c.ID.Subscription != "" && !isGUID(c.ID.Subscription) {
+			return armerr.InvalidSubscriptionID(c.ID.Subscription)
+		}
+		return c.Type.Operation(c)
 	}
 	if c.R.Method != http.MethodGet {
 		return armerr.MethodNotAllowed(c.R.Method, c.Type.Name)

@@ -88,6 +88,11 @@ type Type struct {
 	// are lower-case.
 	Actions map[string]*Action
 
+	// Operation serves POST on the type's collection path, for provider
+	// operations addressed like a collection, such as
+	// /subscriptions/{s}/providers/Microsoft.Web/checknameavailability.
+	Operation func(c *Call) error
+
 	// Serve replaces the generic pipeline entirely for this type.
 	Serve func(c *Call) error
 	// List replaces the generic listing of this type's collection.
@@ -223,6 +228,9 @@ type Call struct {
 	Tx store.Tx
 	// Body is the raw request body.
 	Body []byte
+	// Namespace is the provider namespace of a provider registration
+	// request (/subscriptions/{s}/providers/{namespace}).
+	Namespace string
 
 	rbacChanged bool
 	// decisions are the request's authorization decisions, for the

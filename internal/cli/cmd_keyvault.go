@@ -36,6 +36,7 @@ var vaultPropertyAttrs = []string{"accessPolicies", "createMode", "enablePurgePr
 func vaultOut(doc map[string]any) map[string]any {
 	out := vaultShape.shape(doc)
 	withNulls(obj(out["properties"]), vaultPropertyAttrs...)
+	withNulls(obj(obj(out["properties"])["networkAcls"]), "bypass", "defaultAction", "ipRules", "virtualNetworkRules")
 	return out
 }
 

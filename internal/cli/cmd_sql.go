@@ -12,16 +12,18 @@ const apiSQL = "2022-05-01-preview"
 
 const sqlServerType = "Microsoft.Sql/servers"
 
-// sqlServerShape is az's Server (azure-mgmt-sql, 2022-05-01-preview):
+// sqlServerShape is az's Server (azure-mgmt-sql 4.0.0b6, 2022-05-01-preview):
 // flattened.
-var sqlServerShape = modelShape{flatten: true, attrs: []string{
-	"administratorLogin", "administratorLoginPassword", "administrators", "externalGovernanceStatus", "federatedClientId",
+var sqlServerShape = modelShape{flatten: true, only: true, attrs: []string{
+	"administratorLogin", "administratorLoginPassword", "administrators", "federatedClientId",
 	"fullyQualifiedDomainName", "id", "identity", "keyId", "kind", "location", "minimalTlsVersion", "name",
 	"primaryUserAssignedIdentityId", "privateEndpointConnections", "publicNetworkAccess", "restrictOutboundNetworkAccess",
 	"state", "tags", "type", "version", "workspaceFeature"}}
 
 func sqlServerOut(doc map[string]any) map[string]any {
-	return withIdentityNulls(sqlServerShape.shape(doc))
+	out := withIdentityNulls(sqlServerShape.shape(doc))
+	withNulls(obj(out["administrators"]), "administratorType", "azureAdOnlyAuthentication", "login", "principalType", "sid", "tenantId")
+	return out
 }
 
 var sqlServerKind = armKind{typ: sqlServerType, api: apiSQL, out: sqlServerOut}

@@ -25,7 +25,8 @@ var siteShape = modelShape{flatten: true, attrs: []string{
 	"isXenon", "keyVaultReferenceIdentity", "kind", "lastModifiedTimeUtc", "location", "maxNumberOfWorkers", "name",
 	"outboundIpAddresses", "possibleOutboundIpAddresses", "publicNetworkAccess", "redundancyMode", "repositorySiteName",
 	"reserved", "resourceGroup", "scmSiteAlsoStopped", "siteConfig", "slotSwapStatus", "state", "storageAccountRequired",
-	"suspendedTill", "tags", "targetSwapSlot", "trafficManagerHostNames", "type", "usageState", "virtualNetworkSubnetId"}}
+	"suspendedTill", "tags", "targetSwapSlot", "trafficManagerHostNames", "type", "usageState", "virtualNetworkSubnetId",
+	"vnetContentShareEnabled", "vnetImagePullEnabled", "vnetRouteAllEnabled"}}
 
 // appKind says which of az's two command groups a site command serves.
 type appKind struct {
@@ -61,6 +62,9 @@ func newSiteCmd(g *globals, k appKind) *cobra.Command {
 // appServicePlanId and its FTP publishing URL.
 func siteOut(doc map[string]any) map[string]any {
 	out := withIdentityNulls(siteShape.shape(doc))
+	for _, st := range asList(out["hostNameSslStates"]) {
+		withNulls(obj(st), "hostType", "name", "sslState", "thumbprint", "toUpdate", "virtualIp")
+	}
 	if id, ok := out["serverFarmId"]; ok {
 		delete(out, "serverFarmId")
 		out["appServicePlanId"] = id

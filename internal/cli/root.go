@@ -51,7 +51,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newUpCmd(g), newStatusCmd(g), newEnvCmd(g), newRunCmd(g), newLogsCmd(g), addAzGlobals(newRoleCmd(g), g))
 	root.AddCommand(addAzGlobals(newAKSCmd(g), g))
 	root.AddCommand(newAccountCmd(g), newGroupCmd(g), newIdentityCmd(g), newVMCmd(g), newWebappCmd(g), newFunctionappCmd(g),
-		newKeyVaultCmd(g), newStorageCmd(g), newSQLCmd(g), newResourceCmd(g))
+		newKeyVaultCmd(g), newStorageCmd(g), newSQLCmd(g), newResourceCmd(g), newAppServiceCmd(g))
 	root.AddCommand(newImportCmd(g))
 	root.AddCommand(newBlastRadiusCmd(g), newAnalyzeCmd(g), newAttackCmd(g))
 	return root

@@ -8,7 +8,11 @@ package resources
 import (
 	"net/http"
 	"regexp"
+	"slices"
+	"sort"
 	"strings"
+
+	"github.com/google/uuid"
 
 	"github.com/mimic-emu/mimic/internal/arm"
 	"github.com/mimic-emu/mimic/internal/armerr"
@@ -35,6 +39,7 @@ const (
 	actionGroupResRead  = "Microsoft.Resources/subscriptions/resourceGroups/resources/read"
 	actionSubResRead    = "Microsoft.Resources/subscriptions/resources/read"
 	actionTagsRead      = "Microsoft.Resources/tags/read"
+	actionProvidersRead = "Microsoft.Resources/subscriptions/providers/read"
 	actionTagsWrite     = "Microsoft.Resources/tags/write"
 	actionTagsDelete    = "Microsoft.Resources/tags/delete"
 	tagsType            = "Microsoft.Resources/tags"
@@ -53,7 +58,101 @@ func Register(r *arm.Registry) {
 		},
 		&arm.Type{Name: "Microsoft.Resources/resources", APIVersions: clone(), Placement: arm.Custom, List: listResources},
 		&arm.Type{Name: tagsType, APIVersions: clone(), Placement: arm.Extension, Serve: serveTags},
+		&arm.Type{Name: arm.ProvidersType, APIVersions: clone(), Placement: arm.Custom, Serve: serveProvider, List: listProviders},
 	)
+}
+
+// serveProvider answers GET /subscriptions/{s}/providers/{namespace}: the
+// provider's registration with its resource types, their locations and
+// api-versions (newest first, as ARM lists them). az's generic resource
+// commands (az resource show|create|delete without --api-version) read it
+// to pick the newest api-version that is not a preview.
+func serveProvider(c *arm.Call) error {
+	if c.R.Method != http.MethodGet {
+		return armerr.MethodNotAllowed(c.R.Method, arm.ProvidersType)
+	}
+	if err := providerCaller(c); err != nil {
+		return err
+	}
+	for _, p := range providers(c) {
+		if strings.EqualFold(p.Str("namespace"), c.Namespace) {
+			return c.JSON(http.StatusOK, p)
+		}
+	}
+	return armerr.InvalidNamespace(c.Namespace)
+}
+
+// listProviders answers GET /subscriptions/{s}/providers.
+func listProviders(c *arm.Call) error {
+	if err := providerCaller(c); err != nil {
+		return err
+	}
+	return c.List(providers(c), "")
+}
+
+// providerCaller lets through callers who see the subscription, as
+// reading the subscription itself does.
+func providerCaller(c *arm.Call) error {
+	if !isGUID(c.ID.Subscription) {
+		return armerr.InvalidSubscriptionID(c.ID.Subscription)
+	}
+	err := c.View(func() error {
+		_, err := c.Load(c.ID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if !c.S.Authz.Visible(c.Ctx, c.Caller.ObjectID, c.ID) {
+		return armerr.AuthorizationFailed(c.Caller.ClientID, c.Caller.ObjectID, actionProvidersRead, c.ID.String())
+	}
+	return nil
+}
+
+// providers describes every namespace mimic serves, sorted.
+func providers(c *arm.Call) []arm.Doc {
+	locations := make([]any, 0)
+	for _, r := range arm.Regions() {
+		locations = append(locations, arm.RegionDisplayName(r))
+	}
+	byNS := map[string][]any{}
+	var order []string
+	for _, t := range c.S.Registry.Types() {
+		ns := t.Namespace()
+		if _, ok := byNS[ns]; !ok {
+			order = append(order, ns)
+		}
+		versions := append([]string(nil), t.APIVersions...)
+		sort.Sort(sort.Reverse(sort.StringSlice(versions)))
+		apis := make([]any, len(versions))
+		for i, v := range versions {
+			apis[i] = v
+		}
+		rt := arm.Doc{"resourceType": strings.TrimPrefix(t.Name, ns+"/"), "apiVersions": apis, "capabilities": "None"}
+		if t.Tracked {
+			rt["locations"] = locations
+		} else {
+			rt["locations"] = []any{}
+		}
+		byNS[ns] = append(byNS[ns], rt)
+	}
+	sort.Strings(order)
+	out := make([]arm.Doc, 0, len(order))
+	for _, ns := range order {
+		out = append(out, arm.Doc{
+			"id":                 c.ID.String() + "/providers/" + ns,
+			"namespace":          ns,
+			"registrationState":  "Registered",
+			"registrationPolicy": "RegistrationRequired",
+			"resourceTypes":      byNS[ns],
+		})
+	}
+	return out
+}
+
+func isGUID(s string) bool {
+	_, err := uuid.Parse(s)
+	return err == nil && len(s) == 36
 }
 
 func clone() []string { return append([]string(nil), APIVersions...) }
@@ -205,7 +304,7 @@ func listResources(c *arm.Call) error {
 	if c.ID.IsResourceGroup() {
 		action = actionGroupResRead
 	}
-	f, err := parseFilter(c.R.URL.Query().Get("$filter"))
+	f, err := parseFilter(c.R.URL.Query().Get("$filter"), "resourcegroup")
 	if err != nil {
 		return err
 	}
@@ -222,7 +321,15 @@ func listResources(c *arm.Call) error {
 			if err != nil || len(id.Providers) != 1 || len(id.Providers[0].Types) != 1 || id.ResourceGroup == "" {
 				return false
 			}
+			// Extension resources (role assignments at a group's scope)
+			// are not the group's resources.
+			if t := c.S.Registry.Lookup(id.Type()); t != nil && t.Placement == arm.Extension {
+				return false
+			}
 			if n, ok := f["name"]; ok && !strings.EqualFold(n, d.Str("name")) {
+				return false
+			}
+			if g, ok := f["resourcegroup"]; ok && !strings.EqualFold(g, id.ResourceGroup) {
 				return false
 			}
 			if tn, ok := f["tagname"]; ok && !hasTag(d, tn, f["tagvalue"]) {
@@ -254,8 +361,10 @@ func listResources(c *arm.Call) error {
 
 // parseFilter reads the $filter forms ARM's listings accept:
 // "resourceType eq 'X'", "name eq 'X'", "tagName eq 'X' and tagValue eq 'Y'",
-// joined by "and". Keys are returned lower-case.
-func parseFilter(f string) (map[string]string, error) {
+// joined by "and", and the extra fields a listing allows (the generic
+// resource listing also takes "resourceGroup eq 'X'", which az resource
+// list -g sends). Keys are returned lower-case.
+func parseFilter(f string, extra ...string) (map[string]string, error) {
 	out := map[string]string{}
 	if strings.TrimSpace(f) == "" {
 		return out, nil
@@ -265,8 +374,8 @@ func parseFilter(f string) (map[string]string, error) {
 		if !ok {
 			return nil, armerr.BadRequest("InvalidFilterInQueryString", "The $filter '%s' is invalid: expected clauses of the form \"field eq 'value'\" joined by 'and'.", f)
 		}
-		switch field = strings.ToLower(field); field {
-		case "resourcetype", "name", "tagname", "tagvalue":
+		switch field = strings.ToLower(field); {
+		case field == "resourcetype", field == "name", field == "tagname", field == "tagvalue", slices.Contains(extra, field):
 			out[field] = value
 		default:
 			return nil, armerr.BadRequest("InvalidFilterInQueryString", "The $filter field '%s' is not supported; use resourceType, name, tagName or tagValue.", field)

@@ -77,9 +77,12 @@ const (
 	ConfigConnectionStrings = "connectionstrings"
 	ConfigMetadata          = "metadata"
 	ConfigWeb               = "web"
+	// ConfigSlotConfigNames names the settings that stick to a slot; az's
+	// app settings commands read it to print slotSetting.
+	ConfigSlotConfigNames = "slotconfignames"
 )
 
-var configNames = []string{ConfigAppSettings, ConfigConnectionStrings, ConfigMetadata, ConfigWeb}
+var configNames = []string{ConfigAppSettings, ConfigConnectionStrings, ConfigMetadata, ConfigWeb, ConfigSlotConfigNames}
 
 // connectionStringTypes are Azure's ConnectionStringType values.
 var connectionStringTypes = []string{
@@ -104,6 +107,9 @@ func Register(r *arm.Registry) {
 				"start":   {Handle: setState("Running")},
 				"stop":    {Handle: setState("Stopped")},
 				"restart": {Handle: setState("Running")},
+				// The publishing profiles, read with
+				// Microsoft.Web/sites/publishxml/action.
+				"publishxml": {Handle: publishXML, Permission: actionPublishXML},
 			},
 		},
 		&arm.Type{
@@ -112,6 +118,7 @@ func Register(r *arm.Registry) {
 			Actions: map[string]*arm.Action{"list": {Handle: listConfigValues}},
 		},
 	)
+	registerPlans(r)
 }
 
 // ---- sites ----
@@ -121,6 +128,12 @@ func prepareSite(c *arm.Call, old, doc arm.Doc) error {
 	if old == nil {
 		if !siteName.MatchString(name) {
 			return armerr.BadRequest("BadRequest", "The host name %s%s is invalid. A site name must be 2 to 60 characters long, contain only letters, numbers and hyphens, and must not start or end with a hyphen.", name, HostSuffix)
+		}
+	}
+	if old == nil && doc.Str("kind") == "" {
+		// No kind: the plan decides, as App Service does.
+		if k := linuxKind(planOf(c, doc.Props().Str("serverFarmId")), doc.Props().Obj("siteConfig")); k != "" {
+			doc["kind"] = k
 		}
 	}
 	kind, err := normalizeKind(doc, old)
@@ -338,6 +351,9 @@ func serveConfig(c *arm.Call) error {
 	}
 	switch c.R.Method {
 	case http.MethodGet, http.MethodHead:
+		if name == ConfigSlotConfigNames {
+			return serveSlotConfigNames(c)
+		}
 		if name != ConfigWeb {
 			return armerr.MethodNotAllowed(c.R.Method, ConfigType+"/"+name)
 		}
@@ -406,6 +422,16 @@ func prepareConfig(c *arm.Call, old, doc arm.Doc) error {
 			}
 			out[k] = entry
 		}
+	case ConfigSlotConfigNames:
+		out = arm.Doc{}
+		for _, k := range []string{"appSettingNames", "connectionStringNames", "azureStorageConfigNames"} {
+			if v, ok := props[k]; ok && v != nil {
+				if _, ok := v.([]any); !ok {
+					return armerr.InvalidRequestContent("'properties." + k + "' must be an array of names")
+				}
+				out[k] = v
+			}
+		}
 	case ConfigWeb:
 		// Like Azure, config/web takes what a PUT names and keeps the
 		// rest; null means "unchanged".
@@ -426,6 +452,31 @@ func prepareConfig(c *arm.Call, old, doc arm.Doc) error {
 	doc["location"] = site["location"]
 	doc["properties"] = out
 	return nil
+}
+
+// serveSlotConfigNames serves GET {site}/config/slotConfigNames: what was
+// written, or no names.
+func serveSlotConfigNames(c *arm.Call) error {
+	if err := c.Authorize(ConfigType+"/read", c.ID); err != nil {
+		return err
+	}
+	var doc arm.Doc
+	err := c.View(func() error {
+		site, err := c.Load(c.ID.Parent())
+		if err != nil {
+			return err
+		}
+		id := c.ID.Parent().Child("config", ConfigSlotConfigNames)
+		if doc, err = c.Get(id); err != nil || doc != nil {
+			return err
+		}
+		doc = arm.Doc{"id": id.String(), "name": ConfigSlotConfigNames, "type": ConfigType, "location": site["location"], "properties": arm.Doc{}}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, doc)
 }
 
 // savedConfig mirrors config/web into the site's properties.siteConfig.
