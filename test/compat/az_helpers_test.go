@@ -38,15 +38,15 @@ func needAz(t *testing.T) string {
 }
 
 // azShim is the folder of the sitecustomize.py that works around two bugs
-// of Debian's azure-cli package (../shared/azcli beside the repository).
+// of Debian's azure-cli package (test/clients/azcli).
 func azShim(t *testing.T) string {
 	t.Helper()
 	dir := os.Getenv("MIMIC_AZCLI_SHIM")
 	if dir == "" {
-		dir, _ = filepath.Abs("../../../shared/azcli")
+		dir, _ = filepath.Abs("../clients/azcli")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "sitecustomize.py")); err != nil {
-		t.Fatalf("no sitecustomize.py in %s (../shared/azcli beside the repository, or MIMIC_AZCLI_SHIM): %v", dir, err)
+		t.Fatalf("no sitecustomize.py in %s (test/clients/azcli, or MIMIC_AZCLI_SHIM): %v", dir, err)
 	}
 	return dir
 }

@@ -13,7 +13,7 @@ runner
     operator's AZURE_* credentials), a fresh AZURE_CONFIG_DIR seeded with
     versionCheck.json (so az does not probe the internet for updates), the
     AZURE_CORE_* switches that stop telemetry, error recommendations and
-    surveys, and for az PYTHONPATH=../shared/azcli (fixes two bugs of Debian's
+    surveys, and for az PYTHONPATH=test/clients/azcli (fixes two bugs of Debian's
     azure-cli package; set MIMIC_AZCLI_SHIM to use another folder);
   - runs prelude + golden.sh with bash; its standard output is the
     transcript, its standard error goes to DIR/stderr-RUN.log;
@@ -120,9 +120,9 @@ def mimic_env(binary, home):
 
 
 def azcli_shim():
-    shim = os.environ.get("MIMIC_AZCLI_SHIM") or os.path.join(os.path.dirname(REPO), "shared", "azcli")
+    shim = os.environ.get("MIMIC_AZCLI_SHIM") or os.path.join(REPO, "test", "clients", "azcli")
     if not os.path.isfile(os.path.join(shim, "sitecustomize.py")):
-        fail_setup("no sitecustomize.py in %s (../shared/azcli beside the repository, or MIMIC_AZCLI_SHIM)" % shim)
+        fail_setup("no sitecustomize.py in %s (test/clients/azcli, or MIMIC_AZCLI_SHIM)" % shim)
     return shim
 
 
