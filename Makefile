@@ -30,6 +30,10 @@ bench: ## benchmarks (see bench/README.md)
 bench-authz: ## authorization engine vs a map index, OPA and Casbin (bench module, ~4 min)
 	cd bench && $(MAKE) bench-authz
 
+.PHONY: bench-data
+bench-data: ## data planes: Blob vs Azurite, Key Vault (bench module, ~4 min)
+	cd bench && $(MAKE) bench-data
+
 fuzz: ## run each fuzz target for 30s
 	go test ./internal/resourceid -run '^$$' -fuzz FuzzParse -fuzztime 30s
 	go test ./internal/jwt -run '^$$' -fuzz FuzzParse -fuzztime 30s

@@ -1,0 +1,9 @@
+package databench
+
+import "syscall"
+
+// sysProcAttr kills a server when the harness's process dies, however it
+// dies.
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+}
