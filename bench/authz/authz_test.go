@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mimic-emu/mimic/bench/procstat"
 )
 
 // TestAgreement: at 10k assignments, every checker answers the 2,000-query
@@ -165,11 +167,11 @@ func load(b *testing.B, en Engine, n int) *loaded {
 		want, _ = referenceAnswers(ds, NewReference(ds))
 		refBy[n] = want
 	}
-	before := heapAlloc()
+	before := procstat.HeapAlloc()
 	t0 := time.Now()
 	checkers, err := en.Load(ds, t0.Add(DefaultConfig().LoadBox))
 	l := &loaded{checkers: checkers, load: time.Since(t0), err: err}
-	l.heapMiB = float64(int64(heapAlloc())-int64(before)) / (1 << 20)
+	l.heapMiB = float64(int64(procstat.HeapAlloc())-int64(before)) / (1 << 20)
 	if err == nil {
 		for _, c := range checkers {
 			if bad := disagreements(ds, c, want); len(bad) > 0 {

@@ -7,8 +7,9 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/mimic-emu/mimic/bench/procstat"
 )
 
 // Config bounds a comparison run.
@@ -148,29 +149,13 @@ func Run(cfg Config) []SizeReport {
 	return reports
 }
 
-// cpuTime is the process's user and system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func heapAlloc() uint64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
-}
-
 func measureEngine(cfg *Config, ds *Dataset, en Engine, want []bool, rep *SizeReport) []Result {
-	before := heapAlloc()
-	cpu0 := cpuTime()
+	before := procstat.HeapAlloc()
+	cpu0 := procstat.CPUTime()
 	t0 := time.Now()
 	checkers, err := en.Load(ds, t0.Add(cfg.LoadBox))
 	load := time.Since(t0)
-	loadCPU := cpuTime() - cpu0
+	loadCPU := procstat.CPUTime() - cpu0
 	if err == nil && load > cfg.LoadBox {
 		err = fmt.Errorf("%w (loaded in %.1f s)", ErrLoadTimeout, load.Seconds())
 	}
@@ -178,7 +163,7 @@ func measureEngine(cfg *Config, ds *Dataset, en Engine, want []bool, rep *SizeRe
 		cfg.logf("n=%d %s: %v", ds.N, en.Name, err)
 		return []Result{{N: ds.N, Engine: en.Name, Checker: en.Name, LoadErr: err, Load: load}}
 	}
-	heap := float64(int64(heapAlloc())-int64(before)) / (1 << 20)
+	heap := float64(int64(procstat.HeapAlloc())-int64(before)) / (1 << 20)
 	cfg.logf("n=%d %s: loaded in %v (CPU %v), heap +%.0f MiB", ds.N, en.Name, load.Round(time.Millisecond), loadCPU.Round(time.Millisecond), heap)
 	var out []Result
 	for _, c := range checkers {

@@ -160,8 +160,7 @@ func (f *findingCtx) radius(ii int32) *Radius {
 	}
 	id := f.g.ids[ii]
 	r := &Radius{Start: id.Key, StartKind: "identity", Environment: f.e.Labels(id.Key).Env.Value}
-	parent, depth := f.g.bfs([]int32{f.g.identityNode(ii)})
-	r = f.a.radius(r, parent, depth)
+	r = f.a.radiusFrom(r, f.g.identityNode(ii))
 	f.radii[ii] = r
 	return r
 }

@@ -151,19 +151,26 @@ type splitGroup struct {
 	home string
 }
 
+// identity is the group's new identity: named after the old one with the
+// group's suffix, in the resource group of its home, else of its first
+// compute, else of the old identity.
+func (g splitGroup) identity(old *Identity) newIdentity {
+	home := g.home
+	if home == "" && len(g.computes) > 0 {
+		home = g.computes[0].ID
+	}
+	if rgID(home) == "" {
+		home = old.Key
+	}
+	return newIdentityIn(home, splitName(old.Name, g.suffix))
+}
+
 // splitPlan creates one identity per group, re-grants, re-attaches, and
 // retires the old identity when every holder moved.
 func (f *findingCtx) splitPlan(old *Identity, groups []splitGroup, retire bool) []string {
 	var cmds []string
 	for _, g := range groups {
-		home := g.home
-		if home == "" && len(g.computes) > 0 {
-			home = g.computes[0].ID
-		}
-		if rgID(home) == "" {
-			home = old.Key
-		}
-		n := newIdentityIn(home, splitName(old.Name, g.suffix))
+		n := g.identity(old)
 		cmds = append(cmds, n.create())
 		for _, as := range g.assignments {
 			cmds = append(cmds, cmdCreateAssignment(n.principal(), f.role(as.RoleID).name, as.Scope))

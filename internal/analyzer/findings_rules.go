@@ -104,8 +104,29 @@ func (f *findingCtx) crossEnvironment() []Finding {
 // its holders are of one environment, removes its grants in others.
 func (f *findingCtx) envSplitFix(ii int32, entry string) Fix {
 	id := f.g.ids[ii]
-	byEnv := map[string][]*Compute{}
-	unlabeled := 0
+	byEnv, unlabeled := f.holdersByEnv(ii)
+	if len(byEnv) < 2 {
+		home := entry
+		for env := range byEnv {
+			home = env
+		}
+		var cmds []string
+		for _, a := range f.assignmentsOf(id) {
+			if env := f.e.Labels(a.Scope).Env.Value; env != "" && env != home {
+				cmds = append(cmds, cmdDeleteAssignment(a.ID))
+			}
+		}
+		return Fix{Summary: fmt.Sprintf("Keep %s to %s: delete its grants in other environments, and grant those to an identity of that environment instead.", id.Name, home),
+			Commands: cmds}
+	}
+	groups := f.envSplitGroups(id, byEnv)
+	return Fix{Summary: envSplitSummary(id, groups, unlabeled), Commands: f.splitPlan(id, groups, unlabeled == 0)}
+}
+
+// holdersByEnv groups an identity's holders by environment, and counts
+// those without one.
+func (f *findingCtx) holdersByEnv(ii int32) (byEnv map[string][]*Compute, unlabeled int) {
+	byEnv = map[string][]*Compute{}
 	for _, ci := range f.holders[ii] {
 		c := f.g.computes[ci]
 		if env := f.e.Labels(c.ID).Env.Value; env != "" {
@@ -114,28 +135,20 @@ func (f *findingCtx) envSplitFix(ii int32, entry string) Fix {
 			unlabeled++
 		}
 	}
-	as := f.assignmentsOf(id)
-	if len(byEnv) < 2 {
-		home := entry
-		for env := range byEnv {
-			home = env
-		}
-		var cmds []string
-		for _, a := range as {
-			if env := f.e.Labels(a.Scope).Env.Value; env != "" && env != home {
-				cmds = append(cmds, cmdDeleteAssignment(a.ID))
-			}
-		}
-		return Fix{Summary: fmt.Sprintf("Keep %s to %s: delete its grants in other environments, and grant those to an identity of that environment instead.", id.Name, home),
-			Commands: cmds}
-	}
+	return byEnv, unlabeled
+}
+
+// envSplitGroups makes one group per environment of the holders, least
+// protected first, each with the identity's assignments whose scope is of
+// that environment or of none.
+func (f *findingCtx) envSplitGroups(id *Identity, byEnv map[string][]*Compute) []splitGroup {
 	envs := make([]string, 0, len(byEnv))
 	for env := range byEnv {
 		envs = append(envs, env)
 	}
 	sortEnvs(envs)
+	as := f.assignmentsOf(id)
 	var groups []splitGroup
-	var empty []string
 	for _, env := range envs {
 		g := splitGroup{suffix: env, computes: byEnv[env]}
 		for _, a := range as {
@@ -143,13 +156,21 @@ func (f *findingCtx) envSplitFix(ii int32, entry string) Fix {
 				g.assignments = append(g.assignments, a)
 			}
 		}
-		if len(g.assignments) == 0 {
-			empty = append(empty, env)
-		}
 		groups = append(groups, g)
 	}
+	return groups
+}
+
+// envSplitSummary describes an environment split.
+func envSplitSummary(id *Identity, groups []splitGroup, unlabeled int) string {
 	summary := fmt.Sprintf("Split %s per environment: create %s, grant each only its environment's roles, attach it to that environment's computes, then retire %s.",
 		id.Name, strings.Join(groupNames(id, groups), ", "), id.Name)
+	var empty []string
+	for _, g := range groups {
+		if len(g.assignments) == 0 {
+			empty = append(empty, g.suffix)
+		}
+	}
 	if len(empty) > 0 {
 		verb := "gets"
 		if len(empty) > 1 {
@@ -160,7 +181,7 @@ func (f *findingCtx) envSplitFix(ii int32, entry string) Fix {
 	if unlabeled > 0 {
 		summary += fmt.Sprintf(" %d holder(s) have no environment label and keep %s until labeled, so it is not deleted.", unlabeled, id.Name)
 	}
-	return Fix{Summary: summary, Commands: f.splitPlan(id, groups, unlabeled == 0)}
+	return summary
 }
 
 func groupNames(id *Identity, groups []splitGroup) []string {

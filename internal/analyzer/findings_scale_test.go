@@ -38,8 +38,8 @@ func lastOf(id string) string {
 // one giant component, every class escalates into every other.)
 var scaleComputes = 2_000
 
-// TestFindingsScale runs every rule on a generated estate, with labels,
-// and bounds the time (generously: CI machines are slow).
+// TestFindingsScale runs every rule on a generated estate, with labels
+// (its speed is BenchmarkFindings's and reachbench's business).
 func TestFindingsScale(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
@@ -58,8 +58,13 @@ func TestFindingsScale(t *testing.T) {
 		counts[f.Rule]++
 	}
 	t.Logf("%d findings in %v: %v", len(fs), took, counts)
-	if took > time.Minute {
-		t.Errorf("findings took %v", took)
+	// Every identity is attached at random across labelled groups: the
+	// label-driven and grant-driven rules must all fire.
+	for _, rule := range []string{"cross-environment-identity", "cross-team-identity", "escalation-path", "privileged-role",
+		"subscription-scope-assignment", "unused-permission", "mixed-permission-sets"} {
+		if counts[rule] == 0 {
+			t.Errorf("no %s finding on the generated estate: %v", rule, counts)
+		}
 	}
 }
 

@@ -56,6 +56,8 @@ type principalUsage struct {
 	requests    int
 	assignments map[string]int // lower-case assignment id → requests it granted
 	ops         map[op]int
+	// stats says when and from which computes each op was seen.
+	stats map[op]*opStats
 }
 
 // NewUsage starts an empty usage over [now-window, now]; Record adds
@@ -80,7 +82,9 @@ func (u *Usage) Record(e *store.Access) {
 	if e.Assignment != "" {
 		pu.assignments[strings.ToLower(e.Assignment)]++
 	}
-	pu.ops[op{strings.ToLower(e.Action), e.DataAction, strings.ToLower(strings.TrimSuffix(e.Scope, "/")), strings.ToLower(e.Assignment)}]++
+	o := op{strings.ToLower(e.Action), e.DataAction, strings.ToLower(strings.TrimSuffix(e.Scope, "/")), strings.ToLower(e.Assignment)}
+	pu.ops[o]++
+	pu.note(o, e)
 	u.Entries++
 }
 

@@ -3,6 +3,7 @@ package analyzer
 import (
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/mimic-emu/mimic/internal/authz"
 	"github.com/mimic-emu/mimic/internal/resourceid"
@@ -72,6 +73,8 @@ type graph struct {
 	// vmBelow and siteBelow mark the scopes at or under which a VM, or a
 	// web or function app, lives.
 	vmBelow, siteBelow []bool
+	// trees pools the scratch space of searches.
+	trees sync.Pool
 }
 
 func (g *graph) computeNode(i int32) int32  { return i }
@@ -380,6 +383,50 @@ func (g *graph) freeze(edges []rawEdge) {
 		next[e.from]++
 		g.targets[i], g.kinds[i], g.vias[i] = e.to, e.kind, e.via
 	}
+}
+
+// tree is a breadth-first search from one start: the nodes it reached, in
+// order, and for each its parent edge (-1 for the start) and depth. parent
+// and depth are read only at reached nodes: the arrays are pooled scratch
+// space the size of the graph, valid where mark[n] == epoch, so that a
+// search costs what it reaches, not the size of the graph.
+type tree struct {
+	order         []int32
+	parent, depth []int32
+	mark          []uint32
+	epoch         uint32
+	pool          *sync.Pool
+}
+
+// reached reports whether the search reached n.
+func (t *tree) reached(n int32) bool { return t.mark[n] == t.epoch }
+
+// release hands the scratch space back; t must not be used after.
+func (t *tree) release() { t.pool.Put(t) }
+
+// search runs a breadth-first search from start.
+func (g *graph) search(start int32) *tree {
+	t, _ := g.trees.Get().(*tree)
+	if t == nil || len(t.mark) < int(g.nodeCount) {
+		t = &tree{parent: make([]int32, g.nodeCount), depth: make([]int32, g.nodeCount), mark: make([]uint32, g.nodeCount), pool: &g.trees}
+	}
+	t.epoch++
+	if t.epoch == 0 { // wrapped: old marks could collide
+		clear(t.mark)
+		t.epoch = 1
+	}
+	t.order = append(t.order[:0], start)
+	t.mark[start], t.parent[start], t.depth[start] = t.epoch, -1, 0
+	for head := 0; head < len(t.order); head++ {
+		n := t.order[head]
+		for e := g.offsets[n]; e < g.offsets[n+1]; e++ {
+			if m := g.targets[e]; t.mark[m] != t.epoch {
+				t.mark[m], t.parent[m], t.depth[m] = t.epoch, e, t.depth[n]+1
+				t.order = append(t.order, m)
+			}
+		}
+	}
+	return t
 }
 
 // bfs walks the graph from start nodes. It returns each reached node's

@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -90,32 +91,52 @@ func (a *Analysis) BlastRadiusOf(id string) (*Radius, error) {
 		return nil, fmt.Errorf("no compute resource or identity %q", id)
 	}
 	r.Environment = a.E.Labels(r.Start).Env.Value
-	parent, depth := g.bfs([]int32{start})
-	return a.radius(r, parent, depth), nil
+	return a.radiusFrom(r, start), nil
 }
 
-// radius turns a search into the blast radius.
-func (a *Analysis) radius(r *Radius, parent, depth []int32) *Radius {
+// radiusFrom searches from a start node and turns the search into its
+// blast radius.
+func (a *Analysis) radiusFrom(r *Radius, start int32) *Radius {
+	t := a.g.search(start)
+	defer t.release()
+	return a.radius(r, t)
+}
+
+// radius turns a search into the blast radius. Its work is proportional
+// to what the search reached: computes, identities and role assignment
+// writes are taken from the reached nodes, in node order.
+func (a *Analysis) radius(r *Radius, t *tree) *Radius {
 	g := a.g
+	parent := t.parent
 	type heldIdentity struct {
 		i     int32
 		depth int32
 		path  []Step
 	}
 	var held []heldIdentity
-	for ci, c := range g.computes {
-		n := g.computeNode(int32(ci))
-		if parent[n] != -2 {
-			r.Computes = append(r.Computes, Held{ID: c.ID, Name: c.Name, Kind: string(c.Kind), Environment: a.E.Labels(c.ID).Env.Value, Path: a.path(parent, n)})
+	var computes, identities, roleWrites []int32 // reached nodes of each kind
+	for _, n := range t.order {
+		switch kind, i := g.kindOf(n); {
+		case kind == "compute":
+			computes = append(computes, n)
+		case kind == "identity":
+			identities = append(identities, n)
+		case capability(i%int32(numCaps)) == capRoleAssign && parent[n] >= 0 && g.kinds[parent[n]] == edgeRole:
+			roleWrites = append(roleWrites, n)
 		}
 	}
-	for ii, id := range g.ids {
-		n := g.identityNode(int32(ii))
-		if parent[n] == -2 {
-			continue
-		}
+	slices.Sort(computes)
+	slices.Sort(identities)
+	slices.Sort(roleWrites)
+	for _, n := range computes {
+		c := g.computes[n]
+		r.Computes = append(r.Computes, Held{ID: c.ID, Name: c.Name, Kind: string(c.Kind), Environment: a.E.Labels(c.ID).Env.Value, Path: a.path(parent, n)})
+	}
+	for _, n := range identities {
+		_, ii := g.kindOf(n)
+		id := g.ids[ii]
 		p := a.path(parent, n)
-		held = append(held, heldIdentity{int32(ii), depth[n], p})
+		held = append(held, heldIdentity{ii, t.depth[n], p})
 		r.Identities = append(r.Identities, Held{ID: id.Key, Name: id.Name, Kind: string(id.Kind), Environment: a.E.Labels(id.Key).Env.Value, Path: p})
 	}
 	sort.SliceStable(held, func(i, j int) bool { return held[i].depth < held[j].depth })
@@ -166,13 +187,11 @@ func (a *Analysis) radius(r *Radius, parent, depth []int32) *Radius {
 		}
 	}
 	// Role assignment writes reached: everything under the scope, data too.
-	for si := range g.scopes {
-		n := g.capNode(int32(si), capRoleAssign)
-		if parent[n] < 0 || g.kinds[parent[n]] != edgeRole {
-			continue
-		}
+	for _, n := range roleWrites {
+		_, rel := g.kindOf(n)
+		si := rel / int32(numCaps)
 		p := a.path(parent, n)
-		a.walk(int32(si), func(s int32) {
+		a.walk(si, func(s int32) {
 			if e := entry(s, append(append([]Step(nil), p...), Step{Kind: "roleAssignmentWrite", From: g.scopes[si], To: g.scopes[s], Via: "grant itself any role"})); e != nil {
 				e.merge(permSet{actions: []string{"*"}, dataActions: []string{"*"}})
 			}
@@ -304,15 +323,16 @@ func (p permSet) empty() bool { return len(p.actions)+len(p.dataActions) == 0 }
 // type.
 func applicable(perms []authz.Permission, typ string) permSet {
 	var out permSet
-	t := strings.ToLower(typ) + "/"
+	t := typ + "/"
+	prefixFold := func(s, pre string) bool { return len(s) >= len(pre) && strings.EqualFold(s[:len(pre)], pre) }
 	keep := func(list []string) []string {
 		var kept []string
 		for _, p := range list {
-			pre := strings.ToLower(p)
+			pre := p
 			if i := strings.IndexByte(pre, '*'); i >= 0 {
 				pre = pre[:i]
 			}
-			if strings.HasPrefix(t, pre) || strings.HasPrefix(pre, t) {
+			if prefixFold(t, pre) || prefixFold(pre, t) {
 				kept = append(kept, p)
 			}
 		}

@@ -2,67 +2,14 @@ package analyzer
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"runtime"
 	"testing"
 	"time"
-
-	"github.com/mimic-emu/mimic/internal/authz"
 )
 
-// generate builds a synthetic estate: computes spread over groups and
-// subscriptions, identities attached to several computes each, and role
-// assignments at resource, group and subscription scope.
+// generate is Generate with positional sizes, as the scale tests call it.
 func generate(computes, identities, assignments int, seed uint64) *Estate {
-	r := rand.New(rand.NewPCG(seed, 1))
-	e := &Estate{}
-	subs := max(1, computes/20000)
-	groupsPerSub := max(1, computes/subs/50)
-	rg := func(i int) string {
-		return fmt.Sprintf("/subscriptions/%08d-0000-0000-0000-000000000000/resourceGroups/rg-%d", i%subs, i%(subs*groupsPerSub))
-	}
-	for i := 0; i < identities; i++ {
-		id := fmt.Sprintf("%s/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-%d", rg(i), i)
-		e.Identities = append(e.Identities, &Identity{Key: id, Name: fmt.Sprintf("id-%d", i), Kind: UserAssigned,
-			PrincipalID: fmt.Sprintf("00000000-0000-0000-0001-%012d", i), Tags: map[string]string{}})
-		e.Resources = append(e.Resources, &Resource{ID: id, Name: fmt.Sprintf("id-%d", i), Type: "Microsoft.ManagedIdentity/userAssignedIdentities"})
-	}
-	kinds := []ComputeKind{VM, VM, WebApp, FunctionApp}
-	types := map[ComputeKind]string{VM: "Microsoft.Compute/virtualMachines", WebApp: "Microsoft.Web/sites", FunctionApp: "Microsoft.Web/sites"}
-	for i := 0; i < computes; i++ {
-		k := kinds[i%len(kinds)]
-		id := fmt.Sprintf("%s/providers/%s/c-%d", rg(i), types[k], i)
-		c := &Compute{ID: id, Name: fmt.Sprintf("c-%d", i), Kind: k, Tags: map[string]string{}}
-		for j := 0; j < 1+r.IntN(2); j++ {
-			c.Identities = append(c.Identities, e.Identities[r.IntN(identities)].Key)
-		}
-		e.Computes = append(e.Computes, c)
-		e.Resources = append(e.Resources, &Resource{ID: id, Name: c.Name, Type: types[k]})
-	}
-	for i := 0; i < computes/5; i++ {
-		id := fmt.Sprintf("%s/providers/Microsoft.KeyVault/vaults/kv-%d", rg(i), i)
-		e.Resources = append(e.Resources, &Resource{ID: id, Name: fmt.Sprintf("kv-%d", i), Type: "Microsoft.KeyVault/vaults"})
-	}
-	roles := []string{"4633458b-17de-408a-b874-0445c86b69e6", "acdd72a7-3385-48ef-bd42-f606fba81ae7", "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
-		"9980e02c-c2be-4d73-94e8-173b1dc7cf3c", "de139f84-1756-47ae-9be6-808fbbe84772", "b24988ac-6180-42a0-ab88-20f7382dd24c"}
-	for i := 0; i < assignments; i++ {
-		p := e.Identities[r.IntN(identities)].PrincipalID
-		var scope string
-		switch x := r.IntN(1000); {
-		case x < 2: // rare subscription-wide roles
-			scope = fmt.Sprintf("/subscriptions/%08d-0000-0000-0000-000000000000", r.IntN(subs))
-		case x < 200:
-			scope = rg(r.IntN(computes))
-		default:
-			scope = e.Resources[r.IntN(len(e.Resources))].ID
-		}
-		role := roles[r.IntN(3)]
-		if r.IntN(50) == 0 {
-			role = roles[3+r.IntN(3)]
-		}
-		e.Assignments = append(e.Assignments, authz.Assignment{ID: fmt.Sprintf("/ra/%d", i), PrincipalID: p, RoleID: role, Scope: scope})
-	}
-	return e
+	return Generate(GenerateSize{Computes: computes, Identities: identities, Assignments: assignments, Seed: seed})
 }
 
 func TestGeneratedEstateAnalyzes(t *testing.T) {
@@ -123,5 +70,31 @@ func BenchmarkReachability(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		parent, _ := a.g.bfs(starts[i%len(starts) : i%len(starts)+1])
 		_ = parent
+	}
+}
+
+// BenchmarkReachable measures Reachable, the search without paths, from a
+// start that reaches a handful of nodes and from one that reaches into the
+// large component, at 10k computes.
+func BenchmarkReachable(b *testing.B) {
+	e, _ := Assemble(generate(10_000, 5_000, 100_000, 7))
+	a := New(e)
+	var narrow, wide int32 = -1, -1
+	for i := 0; i < len(a.g.computes) && (narrow < 0 || wide < 0); i++ {
+		if n := len(a.Reachable(a.ComputeNode(i))); n*100 >= int(a.g.nodeCount) {
+			wide = max(wide, a.ComputeNode(i))
+		} else {
+			narrow = max(narrow, a.ComputeNode(i))
+		}
+	}
+	for _, s := range []struct {
+		name  string
+		start int32
+	}{{"narrow", narrow}, {"wide", wide}} {
+		b.Run(s.name, func(b *testing.B) {
+			for b.Loop() {
+				a.Reachable(s.start)
+			}
+		})
 	}
 }

@@ -43,7 +43,10 @@ or a resource id; a system-assigned identity is named by its resource's id.
 
 Output: table (default), json, mermaid (a flowchart to paste in Markdown) or
 dot (Graphviz: mimic blast-radius ... -o dot | dot -Tsvg > radius.svg).
-Exit status: 0 on success, 2 for a usage error, 1 for any other error.`,
+Exit status: 0 on success, 2 for a usage error, 1 for any other error.
+
+'mimic blast-radius diff' shows how a proposed change would alter every
+blast radius, before it is made.`,
 		Example: `  mimic blast-radius --compute pay-api-dev
   mimic blast-radius --identity id-deploy-ci -o json
   mimic blast-radius --compute vm-ops-runner -o dot | dot -Tsvg > ops.svg`,
@@ -79,5 +82,6 @@ Exit status: 0 on success, 2 for a usage error, 1 for any other error.`,
 	f.StringVar(&identity, "identity", "", "the managed identity: a name or a resource id")
 	f.StringVarP(&output, "output", "o", "table", "output format: "+strings.Join(report.RadiusFormats, ", "))
 	cmd.SetFlagErrorFunc(flagUsageError)
+	cmd.AddCommand(newBlastRadiusDiffCmd(g))
 	return cmd
 }

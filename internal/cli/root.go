@@ -53,7 +53,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newAccountCmd(g), newGroupCmd(g), newIdentityCmd(g), newVMCmd(g), newWebappCmd(g), newFunctionappCmd(g),
 		newKeyVaultCmd(g), newStorageCmd(g), newSQLCmd(g), newResourceCmd(g), newAppServiceCmd(g))
 	root.AddCommand(newImportCmd(g))
-	root.AddCommand(newBlastRadiusCmd(g), newAnalyzeCmd(g), newAttackCmd(g))
+	root.AddCommand(newBlastRadiusCmd(g), newAnalyzeCmd(g), newAttackCmd(g), newRecommendCmd(g))
 	return root
 }
 

@@ -1,6 +1,7 @@
 package mimicapi
 
 import (
+	"io"
 	"net/http"
 	"sync"
 	"time"
@@ -71,19 +72,7 @@ func (a *API) findings(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	window := analyzer.DefaultWindow
-	if s := r.URL.Query().Get("window"); s != "" {
-		if window, err = analyzer.ParseWindow(s); err != nil {
-			return armerr.BadRequest("InvalidQuery", "%s", err.Error())
-		}
-	}
-	if a.Access != nil {
-		if err := a.Access.Flush(r.Context()); err != nil {
-			return err
-		}
-	}
-	now := time.Now().UTC()
-	usage, err := analyzer.LoadUsage(r.Context(), a.Store, window, now)
+	usage, err := a.usage(r, "window")
 	if err != nil {
 		return err
 	}
@@ -91,6 +80,70 @@ func (a *API) findings(w http.ResponseWriter, r *http.Request) error {
 	if fs == nil {
 		fs = []analyzer.Finding{}
 	}
-	return writeJSON(w, http.StatusOK, analyzer.Report{GeneratedAt: now, Window: analyzer.FormatWindow(window), AccessLog: usage.Summary(),
+	return writeJSON(w, http.StatusOK, analyzer.Report{GeneratedAt: usage.Now, Window: analyzer.FormatWindow(usage.Window), AccessLog: usage.Summary(),
 		Summary: analyzer.Summarize(fs), Findings: fs})
+}
+
+// usage reads the access log of the window a query parameter names
+// (default 30 days), ending now.
+func (a *API) usage(r *http.Request, param string) (*analyzer.Usage, error) {
+	window := analyzer.DefaultWindow
+	if s := r.URL.Query().Get(param); s != "" {
+		var err error
+		if window, err = analyzer.ParseWindow(s); err != nil {
+			return nil, armerr.BadRequest("InvalidQuery", "%s: %s", param, err.Error())
+		}
+	}
+	if a.Access != nil {
+		if err := a.Access.Flush(r.Context()); err != nil {
+			return nil, err
+		}
+	}
+	return analyzer.LoadUsage(r.Context(), a.Store, window, time.Now().UTC())
+}
+
+// recommend serves GET /mimic/v1/analysis/recommend?identity=&since=30d:
+// least-privilege recommendations from the access log of the window
+// (analyzer.RecommendReport), for one identity (resource id or principal
+// id) or all.
+func (a *API) recommend(w http.ResponseWriter, r *http.Request) error {
+	an, err := a.analysis(r)
+	if err != nil {
+		return err
+	}
+	usage, err := a.usage(r, "since")
+	if err != nil {
+		return err
+	}
+	rep, err := an.Recommend(analyzer.RecommendOptions{Usage: usage, Identity: r.URL.Query().Get("identity")})
+	if err != nil {
+		return armerr.New(http.StatusNotFound, "ResourceNotFound", "%s", err.Error())
+	}
+	return writeJSON(w, http.StatusOK, rep)
+}
+
+// maxPlanBody bounds a plan.
+const maxPlanBody = 4 << 20
+
+// diff serves POST /mimic/v1/analysis/diff: the body is a plan
+// (analyzer.Plan, or its list of changes alone); the answer is how it
+// would change every blast radius (analyzer.Diff). Nothing is changed.
+func (a *API) diff(w http.ResponseWriter, r *http.Request) error {
+	an, err := a.analysis(r)
+	if err != nil {
+		return err
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPlanBody))
+	if err != nil {
+		return armerr.BadRequest("InvalidPlan", "reading the plan: %s", err.Error())
+	}
+	plan, err := analyzer.ParsePlan(body)
+	if err != nil {
+		return armerr.BadRequest("InvalidPlan", "%s", err.Error())
+	}
+	d, err := an.Diff(plan, analyzer.DiffOptions{})
+	if err != nil {
+		return armerr.BadRequest("InvalidPlan", "%s", err.Error())
+	}
+	return writeJSON(w, http.StatusOK, d)
 }

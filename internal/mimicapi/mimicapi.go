@@ -11,6 +11,8 @@
 //	GET    /mimic/v1/authz/check?principal=&action=&scope=&dataAction=true
 //	GET    /mimic/v1/analysis/blast-radius?start=ID
 //	GET    /mimic/v1/analysis/findings?window=30d
+//	GET    /mimic/v1/analysis/recommend?identity=&since=30d
+//	POST   /mimic/v1/analysis/diff        analyzer.Plan: how it would change every blast radius
 //	POST   /mimic/v1/import               importer.Request (batches; "final": true ends the import)
 //
 // Callers authenticate with an ARM token and are authorized by RBAC. To
@@ -92,6 +94,8 @@ func (a *API) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /mimic/v1/authz/check", a.handle(a.check))
 	mux.HandleFunc("GET /mimic/v1/analysis/blast-radius", a.handle(a.blastRadius))
 	mux.HandleFunc("GET /mimic/v1/analysis/findings", a.handle(a.findings))
+	mux.HandleFunc("GET /mimic/v1/analysis/recommend", a.handle(a.recommend))
+	mux.HandleFunc("POST /mimic/v1/analysis/diff", a.handle(a.diff))
 	mux.HandleFunc("POST /mimic/v1/import", a.handle(a.importDocs))
 }
 

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/mimic-emu/mimic/bench/authz"
+
+	"github.com/mimic-emu/mimic/bench/procstat"
 )
 
 func main() {
@@ -51,10 +53,10 @@ func main() {
 	}
 
 	t0 := time.Now()
-	loadBefore := loadavg()
+	loadBefore := procstat.LoadAvg()
 	reports := authz.Run(cfg)
 	fmt.Printf("%s, %s/%s, GOMAXPROCS=%d, %s; load average %s before, %s after (other jobs share the host: compare ratios)\n\n",
-		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), time.Now().UTC().Format("2006-01-02 15:04 MST"), loadBefore, loadavg())
+		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), time.Now().UTC().Format("2006-01-02 15:04 MST"), loadBefore, procstat.LoadAvg())
 	fmt.Print(authz.Table(reports))
 	fmt.Printf("\ntotal %v\n", time.Since(t0).Round(time.Second))
 	for _, r := range reports {
@@ -62,17 +64,4 @@ func main() {
 			os.Exit(1)
 		}
 	}
-}
-
-// loadavg is the host's one-minute load average, or "?".
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return "?"
-	}
-	return f[0]
 }

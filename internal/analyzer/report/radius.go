@@ -83,7 +83,8 @@ func radiusTable(w io.Writer, r *analyzer.Radius) error {
 }
 
 // shortActions joins actions for a table: each without the resource's own
-// type ("secrets/getSecret/action" on a vault), and at most three of them
+// type ("secrets/getSecret/action" on a vault; "Microsoft.Web/sites/*"
+// stays whole, not a bare "*"), and at most three of them
 // with a count of the rest. JSON keeps them all, whole.
 func shortActions(typ string, actions []string) string {
 	const shown = 3
@@ -93,7 +94,7 @@ func shortActions(typ string, actions []string) string {
 			out = append(out, fmt.Sprintf("(+%d more)", len(actions)-shown))
 			break
 		}
-		if len(a) > len(typ)+1 && strings.EqualFold(a[:len(typ)], typ) && a[len(typ)] == '/' {
+		if len(a) > len(typ)+1 && strings.EqualFold(a[:len(typ)], typ) && a[len(typ)] == '/' && a[len(typ)+1:] != "*" {
 			a = a[len(typ)+1:]
 		}
 		out = append(out, a)
