@@ -20,7 +20,7 @@ test-compat: ## the real Azure SDK for Go against a real `mimic up`
 	cd test/compat && MIMIC_STRICT=1 go test -count=1 -timeout 45m ./...
 
 test-bench: ## the bench module's agreement tests: mimic vs OPA and Casbin on the same decisions and the same graphs
-	cd bench && go test -count=1 -timeout 10m ./authz ./reach ./procstat
+	cd bench && go test -count=1 -timeout 10m ./authz ./reach ./procstat ./tables
 
 vet: ## go vet the three modules and check formatting
 	@test -z "$$(gofmt -l cmd internal test authzkit analyzerkit bench)" || (gofmt -l cmd internal test authzkit analyzerkit bench; exit 1)

@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"runtime"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/mimic-emu/mimic/bench/procstat"
+	"github.com/mimic-emu/mimic/bench/tables"
 )
 
 // Config bounds a comparison run.
@@ -261,7 +263,7 @@ func Table(reports []SizeReport) string {
 		base := rep.Result("mimic Check")
 		for _, r := range rep.Results {
 			if r.LoadErr != nil {
-				fmt.Fprintf(&b, "| %s | %s | %s | – | – | – | – | – | – | – | – |\n", size(r.N), r.Engine, loadErrText(r))
+				fmt.Fprintf(&b, "| %s | %s | %s | – | – | – | – | – | – | – | – |\n", tables.Count(r.N), r.Engine, loadErrText(r))
 				continue
 			}
 			ratio, wratio := "–", "–"
@@ -274,13 +276,13 @@ func Table(reports []SizeReport) string {
 				q += " (boxed)"
 			}
 			fmt.Fprintf(&b, "| %s | %s | %.3f s (%.2f s) | %.0f MiB | %s | %s | %s | %s | %s | %s | %s |\n",
-				size(r.N), r.Checker, r.Load.Seconds(), r.LoadCPU.Seconds(), r.HeapMiB, q, num(r.ColdNs), num(r.WarmNs), dur(r.P50), dur(r.P99), ratio, wratio)
+				tables.Count(r.N), r.Checker, r.Load.Seconds(), r.LoadCPU.Seconds(), r.HeapMiB, q, tables.Thousands(int64(math.Round(r.ColdNs))), tables.Thousands(int64(math.Round(r.WarmNs))), dur(r.P50), dur(r.P99), ratio, wratio)
 		}
 	}
 	b.WriteString("\n")
 	for _, rep := range reports {
 		fmt.Fprintf(&b, "n=%s: agreement sample %d queries (%d allowed, %d refused for want of a grant, %d granted but blocked by a deny assignment): %d disagreements.\n",
-			size(rep.N), rep.SampleGranted+rep.SampleNoGrant+rep.SampleDenied, rep.SampleGranted, rep.SampleNoGrant, rep.SampleDenied, len(rep.Disagreements))
+			tables.Count(rep.N), rep.SampleGranted+rep.SampleNoGrant+rep.SampleDenied, rep.SampleGranted, rep.SampleNoGrant, rep.SampleDenied, len(rep.Disagreements))
 		for i, d := range rep.Disagreements {
 			if i == 10 {
 				fmt.Fprintf(&b, "  … and %d more\n", len(rep.Disagreements)-10)
@@ -308,7 +310,7 @@ func Targets(reports []SizeReport) string {
 		if m == nil {
 			continue
 		}
-		fmt.Fprintf(&b, "n=%s:\n", size(rep.N))
+		fmt.Fprintf(&b, "n=%s:\n", tables.Count(rep.N))
 		for _, base := range []struct{ name, what string }{
 			{"map", "the map index on pre-lowered input"},
 			{"map+lower", "the map index fed the same input"},
@@ -354,24 +356,6 @@ func loadErrText(r Result) string {
 		return fmt.Sprintf("did not load in %.0f s", r.Load.Seconds())
 	}
 	return r.LoadErr.Error()
-}
-
-func size(n int) string {
-	switch {
-	case n >= 1_000_000 && n%1_000_000 == 0:
-		return fmt.Sprintf("%dM", n/1_000_000)
-	case n >= 1000 && n%1000 == 0:
-		return fmt.Sprintf("%dk", n/1000)
-	}
-	return fmt.Sprint(n)
-}
-
-func num(f float64) string {
-	s := fmt.Sprintf("%.0f", f)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }
 
 func dur(d time.Duration) string {

@@ -3,6 +3,7 @@
 package procstat
 
 import (
+	"fmt"
 	"os"
 	"runtime"
 	"strconv"
@@ -63,4 +64,12 @@ func LoadAvg() string {
 		return "?"
 	}
 	return f[0]
+}
+
+// Describe is the line a benchmark prints above its tables: the Go
+// version, platform, GOMAXPROCS, the time, and the host's load average
+// before (as the caller read it with LoadAvg) and now.
+func Describe(loadBefore string) string {
+	return fmt.Sprintf("%s, %s/%s, GOMAXPROCS=%d, %s; load average %s before, %s after (other jobs share the host: compare ratios)",
+		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), time.Now().UTC().Format("2006-01-02 15:04 MST"), loadBefore, LoadAvg())
 }

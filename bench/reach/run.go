@@ -6,12 +6,12 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/mimic-emu/mimic/analyzerkit"
 	"github.com/mimic-emu/mimic/bench/procstat"
+	"github.com/mimic-emu/mimic/bench/tables"
 )
 
 // Config bounds a run.
@@ -104,7 +104,7 @@ func Run(cfg Config) []Report {
 	for _, size := range cfg.Sizes {
 		r := measure(&cfg, size, skipOPA)
 		if r.OPALoadErr != nil || r.OPAUnfinished {
-			skipOPA = fmt.Sprintf("not run: did not finish at %s computes", count(r.Size.Computes))
+			skipOPA = fmt.Sprintf("not run: did not finish at %s computes", tables.Count(r.Size.Computes))
 		}
 		out = append(out, r)
 	}
@@ -138,7 +138,7 @@ func measure(cfg *Config, size analyzerkit.Size, skipOPA string) Report {
 	r.AnalysisMiB = mib(procstat.HeapAlloc() - heap1)
 	r.Nodes, r.Edges = a.Nodes(), a.Edges()
 	cfg.logf("%s computes: generated in %v (%d resources, %.0f MiB), built in %v (CPU %v, +%.0f MiB; RSS %.0f MiB, peak %.0f MiB): %d nodes, %d edges",
-		count(size.Computes), r.Generate.Round(time.Millisecond), r.Resources, r.EstateMiB, r.Build.Round(time.Millisecond), r.BuildCPU.Round(time.Millisecond),
+		tables.Count(size.Computes), r.Generate.Round(time.Millisecond), r.Resources, r.EstateMiB, r.Build.Round(time.Millisecond), r.BuildCPU.Round(time.Millisecond),
 		r.AnalysisMiB, r.RSSMiB, r.PeakRSSMiB, r.Nodes, r.Edges)
 
 	var want [][]int32
@@ -152,7 +152,7 @@ func measure(cfg *Config, size analyzerkit.Size, skipOPA string) Report {
 	for _, wide := range []bool{false, true} {
 		ss := class(r.Starts, wide)
 		cfg.logf("%s computes, %s: mimic Reachable median %v, RadiusSearch median %v over %d starts (reached median %d nodes)",
-			count(size.Computes), className(wide), median(field(ss, func(s Start) time.Duration { return s.Mimic })),
+			tables.Count(size.Computes), className(wide), median(field(ss, func(s Start) time.Duration { return s.Mimic })),
 			median(field(ss, func(s Start) time.Duration { return s.Radius })), len(ss), median(field(ss, func(s Start) int { return s.Reached })))
 	}
 
@@ -211,13 +211,13 @@ func measureOPA(cfg *Config, r *Report, a *analyzerkit.Analysis, want [][]int32)
 	}
 	if err != nil {
 		r.OPALoadErr = err
-		cfg.logf("%s computes: opa: %v", count(r.Size.Computes), err)
+		cfg.logf("%s computes: opa: %v", tables.Count(r.Size.Computes), err)
 		return
 	}
 	r.OPAHeapMiB = mib(procstat.HeapAlloc() - heap0)
 	r.OPARSS = procstat.RSSMiB("VmRSS")
 	cfg.logf("%s computes: opa loaded in %v (CPU %v, +%.0f MiB, RSS %.0f MiB)",
-		count(r.Size.Computes), r.OPALoad.Round(time.Millisecond), r.OPALoadCPU.Round(time.Millisecond), r.OPAHeapMiB, r.OPARSS)
+		tables.Count(r.Size.Computes), r.OPALoad.Round(time.Millisecond), r.OPALoadCPU.Round(time.Millisecond), r.OPAHeapMiB, r.OPARSS)
 
 	type answer struct {
 		nodes []int32
@@ -255,7 +255,7 @@ func measureOPA(cfg *Config, r *Report, a *analyzerkit.Analysis, want [][]int32)
 		case ans = <-ch:
 		case <-time.After(time.Until(deadline)):
 			r.OPAUnfinished = true
-			cfg.logf("%s computes: opa did not finish within %v; waiting up to %v more", count(r.Size.Computes), cfg.QueryBox, cfg.QueryBox)
+			cfg.logf("%s computes: opa did not finish within %v; waiting up to %v more", tables.Count(r.Size.Computes), cfg.QueryBox, cfg.QueryBox)
 			select {
 			case late := <-ch:
 				r.OPAUnfinishedAfter = late.took
@@ -272,7 +272,7 @@ func measureOPA(cfg *Config, r *Report, a *analyzerkit.Analysis, want [][]int32)
 		}
 		st.OPAFirst = ans.took
 		opaTimes[i] = append(opaTimes[i], ans.took)
-		cfg.logf("%s computes: opa from %s %d (%d nodes reached): %v", count(r.Size.Computes), st.Kind, st.Node, st.Reached, ans.took.Round(time.Microsecond))
+		cfg.logf("%s computes: opa from %s %d (%d nodes reached): %v", tables.Count(r.Size.Computes), st.Kind, st.Node, st.Reached, ans.took.Round(time.Microsecond))
 		if d := diff(want[i], ans.nodes); d != "" {
 			r.Disagreements = append(r.Disagreements, fmt.Sprintf("start %d (%s): %s", st.Node, st.Kind, d))
 		}
@@ -303,9 +303,9 @@ func measureOPA(cfg *Config, r *Report, a *analyzerkit.Analysis, want [][]int32)
 	for _, wide := range []bool{false, true} {
 		ss := class(r.Starts, wide)
 		cfg.logf("%s computes, %s: opa graph.reachable median %v",
-			count(r.Size.Computes), className(wide), median(field(ss, func(s Start) time.Duration { return s.OPA })))
+			tables.Count(r.Size.Computes), className(wide), median(field(ss, func(s Start) time.Duration { return s.OPA })))
 	}
-	cfg.logf("%s computes: opa answered %d of %d starts, %d disagreements", count(r.Size.Computes), r.OPAAnswered, len(r.Starts), len(r.Disagreements))
+	cfg.logf("%s computes: opa answered %d of %d starts, %d disagreements", tables.Count(r.Size.Computes), r.OPAAnswered, len(r.Starts), len(r.Disagreements))
 }
 
 // sampleStarts picks up to n narrow and n wide starts (wide: reaching at
@@ -414,7 +414,7 @@ func Table(reports []Report, cfg Config) string {
 			peak = fmt.Sprintf("%.0f", r.PeakRSSMiB)
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s (%s) | %.0f MiB | %.0f MiB | %.0f MiB (%s MiB) |\n",
-			count(r.Size.Computes), count(r.Size.Identities), count(r.Size.Assignments), num(r.Nodes), num(r.Edges),
+			tables.Count(r.Size.Computes), tables.Count(r.Size.Identities), tables.Count(r.Size.Assignments), tables.Thousands(int64(r.Nodes)), tables.Thousands(int64(r.Edges)),
 			secs(r.Generate), secs(r.Build), secs(r.BuildCPU), r.EstateMiB, r.AnalysisMiB, r.RSSMiB, peak)
 	}
 
@@ -422,11 +422,11 @@ func Table(reports []Report, cfg Config) string {
 	for _, r := range reports {
 		switch {
 		case r.OPASkipped != "":
-			fmt.Fprintf(&b, "| %s | – | %s | – | – |\n", count(r.Size.Computes), r.OPASkipped)
+			fmt.Fprintf(&b, "| %s | – | %s | – | – |\n", tables.Count(r.Size.Computes), r.OPASkipped)
 		case r.OPALoadErr != nil:
-			fmt.Fprintf(&b, "| %s | %s | did not load in %.0f s | – | – |\n", count(r.Size.Computes), secs(r.Export), r.OPALoad.Seconds())
+			fmt.Fprintf(&b, "| %s | %s | did not load in %.0f s | – | – |\n", tables.Count(r.Size.Computes), secs(r.Export), r.OPALoad.Seconds())
 		default:
-			fmt.Fprintf(&b, "| %s | %s | %s (%s) | %.0f MiB | %.0f MiB |\n", count(r.Size.Computes), secs(r.Export), secs(r.OPALoad), secs(r.OPALoadCPU), r.OPAHeapMiB, r.OPARSS)
+			fmt.Fprintf(&b, "| %s | %s | %s (%s) | %.0f MiB | %.0f MiB |\n", tables.Count(r.Size.Computes), secs(r.Export), secs(r.OPALoad), secs(r.OPALoadCPU), r.OPAHeapMiB, r.OPARSS)
 		}
 	}
 
@@ -469,8 +469,8 @@ func Table(reports []Report, cfg Config) string {
 					}
 				}
 			}
-			fmt.Fprintf(&b, "| %s | %d %s | %s | %s (%s–%s) | %s | %s | %s | %s |\n", count(r.Size.Computes), len(ss), className(wide),
-				num(median(field(ss, func(s Start) int { return s.Reached }))), dur(median(mt)), dur(slices.Min(mt)), dur(slices.Max(mt)), dur(median(rt)), opa, r1, r2)
+			fmt.Fprintf(&b, "| %s | %d %s | %s | %s (%s–%s) | %s | %s | %s | %s |\n", tables.Count(r.Size.Computes), len(ss), className(wide),
+				tables.Thousands(int64(median(field(ss, func(s Start) int { return s.Reached })))), dur(median(mt)), dur(slices.Min(mt)), dur(slices.Max(mt)), dur(median(rt)), opa, r1, r2)
 		}
 	}
 	b.WriteString("\n")
@@ -479,7 +479,7 @@ func Table(reports []Report, cfg Config) string {
 			continue
 		}
 		fmt.Fprintf(&b, "%s computes: OPA answered %d of %d starts; %d disagreements with mimic on the reached sets.\n",
-			count(r.Size.Computes), r.OPAAnswered, len(r.Starts), len(r.Disagreements))
+			tables.Count(r.Size.Computes), r.OPAAnswered, len(r.Starts), len(r.Disagreements))
 		for i, d := range r.Disagreements {
 			if i == 10 {
 				fmt.Fprintf(&b, "  … and %d more\n", len(r.Disagreements)-10)
@@ -490,7 +490,7 @@ func Table(reports []Report, cfg Config) string {
 	}
 	b.WriteString("\n")
 	for _, r := range reports {
-		fmt.Fprintf(&b, "%s computes: built in %s (%s CPU)", count(r.Size.Computes), secs(r.Build), secs(r.BuildCPU))
+		fmt.Fprintf(&b, "%s computes: built in %s (%s CPU)", tables.Count(r.Size.Computes), secs(r.Build), secs(r.BuildCPU))
 		if rs := ratios(r); len(rs) > 0 {
 			v := "met"
 			if slices.Min(rs) < 50 {
@@ -519,7 +519,7 @@ func ratio(x float64) string {
 	if x < 10 {
 		return fmt.Sprintf("%.1f", x)
 	}
-	return num(int(x + 0.5))
+	return tables.Thousands(int64(int(x + 0.5)))
 }
 
 func median[T int | float64 | time.Duration](xs []T) T {
@@ -532,24 +532,6 @@ func median[T int | float64 | time.Duration](xs []T) T {
 }
 
 func mib(b uint64) float64 { return float64(int64(b)) / (1 << 20) }
-
-func count(n int) string {
-	switch {
-	case n >= 1_000_000 && n%1_000_000 == 0:
-		return fmt.Sprintf("%dM", n/1_000_000)
-	case n >= 1000 && n%1000 == 0:
-		return fmt.Sprintf("%dk", n/1000)
-	}
-	return fmt.Sprint(n)
-}
-
-func num(n int) string {
-	s := strconv.Itoa(n)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
-}
 
 func secs(d time.Duration) string {
 	if d < time.Second {

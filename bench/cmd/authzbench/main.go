@@ -11,14 +11,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"runtime"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/mimic-emu/mimic/bench/authz"
-
 	"github.com/mimic-emu/mimic/bench/procstat"
+	"github.com/mimic-emu/mimic/bench/tables"
 )
 
 func main() {
@@ -30,14 +28,10 @@ func main() {
 	quiet := flag.Bool("q", false, "no progress on stderr")
 	flag.Parse()
 
-	cfg.Sizes = nil
-	for _, f := range strings.Split(*sizes, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n <= 0 {
-			fmt.Fprintf(os.Stderr, "authzbench: bad size %q\n", f)
-			os.Exit(2)
-		}
-		cfg.Sizes = append(cfg.Sizes, n)
+	var err error
+	if cfg.Sizes, err = tables.ParseSizes(*sizes, 1); err != nil {
+		fmt.Fprintf(os.Stderr, "authzbench: -sizes: %v\n", err)
+		os.Exit(2)
 	}
 	cfg.Engines = nil
 	for _, f := range strings.Split(*engines, ",") {
@@ -55,8 +49,7 @@ func main() {
 	t0 := time.Now()
 	loadBefore := procstat.LoadAvg()
 	reports := authz.Run(cfg)
-	fmt.Printf("%s, %s/%s, GOMAXPROCS=%d, %s; load average %s before, %s after (other jobs share the host: compare ratios)\n\n",
-		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), time.Now().UTC().Format("2006-01-02 15:04 MST"), loadBefore, procstat.LoadAvg())
+	fmt.Printf("%s\n\n", procstat.Describe(loadBefore))
 	fmt.Print(authz.Table(reports))
 	fmt.Printf("\ntotal %v\n", time.Since(t0).Round(time.Second))
 	for _, r := range reports {

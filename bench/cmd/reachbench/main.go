@@ -15,15 +15,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"runtime"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/mimic-emu/mimic/analyzerkit"
-	"github.com/mimic-emu/mimic/bench/reach"
-
 	"github.com/mimic-emu/mimic/bench/procstat"
+	"github.com/mimic-emu/mimic/bench/reach"
+	"github.com/mimic-emu/mimic/bench/tables"
 )
 
 func main() {
@@ -37,13 +34,13 @@ func main() {
 	quiet := flag.Bool("q", false, "no progress on stderr")
 	flag.Parse()
 
+	ns, err := tables.ParseSizes(*sizes, 2)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "reachbench: -sizes: %v\n", err)
+		os.Exit(2)
+	}
 	cfg.Sizes = nil
-	for _, f := range strings.Split(*sizes, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n <= 1 {
-			fmt.Fprintf(os.Stderr, "reachbench: bad size %q\n", f)
-			os.Exit(2)
-		}
+	for _, n := range ns {
 		cfg.Sizes = append(cfg.Sizes, analyzerkit.Size{Computes: n, Identities: n / 2, Assignments: 10 * n, Seed: 7})
 	}
 	if !*quiet {
@@ -53,8 +50,7 @@ func main() {
 	t0 := time.Now()
 	loadBefore := procstat.LoadAvg()
 	reports := reach.Run(cfg)
-	fmt.Printf("%s, %s/%s, GOMAXPROCS=%d, %s; load average %s before, %s after (other jobs share the host: compare ratios)\n\n",
-		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), time.Now().UTC().Format("2006-01-02 15:04 MST"), loadBefore, procstat.LoadAvg())
+	fmt.Printf("%s\n\n", procstat.Describe(loadBefore))
 	fmt.Print(reach.Table(reports, cfg))
 	fmt.Printf("\ntotal %v\n", time.Since(t0).Round(time.Second))
 	if reach.Failed(reports) {
