@@ -478,7 +478,11 @@ func azErr(err error) error {
 	}
 	var nf *notFoundError
 	if errors.As(err, &nf) {
-		return &ExitError{Code: 3, Err: err}
+		code := nf.code
+		if code == 0 {
+			code = 3
+		}
+		return &ExitError{Code: code, Err: err}
 	}
 	return &ExitError{Code: 1, Err: err}
 }
@@ -494,8 +498,13 @@ func (e *serviceError) Error() string {
 
 func (e *serviceError) Unwrap() error { return e.api }
 
-// notFoundError is a missing resource found by the CLI itself (exit 3).
-type notFoundError struct{ msg string }
+// notFoundError is a missing resource found by the CLI itself. az's
+// commands differ in how they exit then: a ResourceNotFoundError exits 3
+// (code 0 here), a CLIError 1, a validator's ValueError 2.
+type notFoundError struct {
+	msg  string
+	code int
+}
 
 func (e *notFoundError) Error() string { return e.msg }
 

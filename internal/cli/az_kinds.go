@@ -125,7 +125,7 @@ func (c *azCall) location(rg, location string) (string, error) {
 // findByName returns the path of a resource of a type: in the group, or
 // found by its name in the subscription (names of vaults and storage
 // accounts are global), or notFound's error.
-func (c *azCall) findByName(typ, rg, name, notFound string) (string, error) {
+func (c *azCall) findByName(typ, rg, name string, notFound *notFoundError) (string, error) {
 	cl, err := c.arm()
 	if err != nil {
 		return "", err
@@ -139,7 +139,7 @@ func (c *azCall) findByName(typ, rg, name, notFound string) (string, error) {
 		return "", err
 	}
 	if len(items) == 0 {
-		return "", &notFoundError{msg: notFound}
+		return "", notFound
 	}
 	return str(obj(items[0])["id"]), nil
 }

@@ -147,7 +147,8 @@ var vaultKind = armKind{typ: vaultType, api: apiKeyVault, out: vaultOut}
 // findVault returns the vault's resource path: in the group, or found by
 // name in the subscription, as az's keyvault commands do without -g.
 func (c *azCall) findVault(rg, name string) (string, error) {
-	return c.findByName(vaultType, rg, name, fmt.Sprintf("The Vault '%s' not found within subscription.", name))
+	// az's validator raises a CLIError: exit 1.
+	return c.findByName(vaultType, rg, name, &notFoundError{msg: fmt.Sprintf("The Vault '%s' not found within subscription.", name), code: 1})
 }
 
 // onVault runs fn on the vault the flags name, found by findVault.

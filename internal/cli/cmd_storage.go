@@ -130,7 +130,8 @@ func (c *azCall) findAccount(rg, name string) (string, error) {
 	if len(c.ids) > 0 {
 		return c.ids[0], nil
 	}
-	return c.findByName(storageType, rg, name, fmt.Sprintf("The storage account '%s' could not be found in the subscription.", name))
+	// az's validator raises a ValueError: exit 2.
+	return c.findByName(storageType, rg, name, &notFoundError{msg: fmt.Sprintf("Storage account '%s' not found.", name), code: 2})
 }
 
 func newStorageAccountShowCmd(g *globals) *cobra.Command {

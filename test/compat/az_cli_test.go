@@ -341,13 +341,16 @@ func TestAzDataPlanesAndResources(t *testing.T) {
 	}
 	az.ok(append(rest, secretURL, "--method", "delete", "-o", "none")...)
 	az.ok("keyvault", "delete", "-n", kv)
-	// az exits 1 here (mimic's own keyvault show exits 3).
+	// az exits 1 here, and so does mimic (cli_data_test.go).
 	az.fails(1, "ERROR: The Vault '"+kv+"' not found within subscription.", "keyvault", "show", "-n", kv)
 
 	// Storage: the account through ARM, containers and blobs at
 	// https://NAME.blob.core.windows.net with --auth-mode login.
 	acct := cliName("staz")
 	var sa, msa map[string]any
+	// Before it exists, az and mimic fail alike when the group is left out.
+	az.fails(2, "ERROR: Storage account '"+acct+"' not found.", "storage", "account", "show", "-n", acct)
+	cliFails(t, 2, "ERROR: Storage account '"+acct+"' not found.", "storage", "account", "show", "-n", acct)
 	az.json(&sa, "storage", "account", "create", "-g", rg, "-n", acct, "--sku", "Standard_LRS")
 	cliJSON(t, &msa, "storage", "account", "show", "-g", rg, "-n", acct)
 	// mimic's command leaves out the null attributes of nested models

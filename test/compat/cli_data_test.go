@@ -62,7 +62,8 @@ func TestCLIKeyVault(t *testing.T) {
 		t.Fatalf("secret not found: %q", errOut)
 	}
 	cliOK(t, "keyvault", "delete", "-n", kv)
-	cliFails(t, 3, "ERROR: The Vault '"+kv+"' not found within subscription.", "keyvault", "show", "-n", kv)
+	// az's validator raises a CLIError here: exit 1, as az 2.45 does.
+	cliFails(t, 1, "ERROR: The Vault '"+kv+"' not found within subscription.", "keyvault", "show", "-n", kv)
 
 	// A vault with access policies gives its creator one.
 	kv2 := cliName("kv")
@@ -138,6 +139,9 @@ func TestCLIStorage(t *testing.T) {
 	}
 	cliOK(t, "storage", "account", "delete", "-g", rg, "-n", acct, "--yes")
 	cliFails(t, 3, "ERROR: (ResourceNotFound)", "storage", "account", "show", "-g", rg, "-n", acct)
+	// Without the group, az's validator looks the account up and raises
+	// a ValueError: exit 2.
+	cliFails(t, 2, "ERROR: Storage account '"+acct+"' not found.", "storage", "account", "show", "-n", acct)
 }
 
 func TestCLISQLAndResources(t *testing.T) {
