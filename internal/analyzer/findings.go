@@ -402,22 +402,37 @@ func (a *Analysis) Findings(opts FindingsOptions) []Finding {
 // SortFindings orders findings: severity (highest first), rule, resource,
 // title, id.
 func SortFindings(fs []Finding) {
-	sort.SliceStable(fs, func(i, j int) bool {
-		x, y := fs[i], fs[j]
-		if x.Severity.Rank() != y.Severity.Rank() {
-			return x.Severity.Rank() > y.Severity.Rank()
+	// The resource keys are folded once, not at every comparison.
+	type keyed struct {
+		f        *Finding
+		rank     int
+		resource string
+	}
+	ks := make([]keyed, len(fs))
+	for i := range fs {
+		ks[i] = keyed{&fs[i], fs[i].Severity.Rank(), strings.ToLower(fs[i].Resource)}
+	}
+	sort.SliceStable(ks, func(i, j int) bool {
+		x, y := ks[i], ks[j]
+		if x.rank != y.rank {
+			return x.rank > y.rank
 		}
-		if x.Rule != y.Rule {
-			return x.Rule < y.Rule
+		if x.f.Rule != y.f.Rule {
+			return x.f.Rule < y.f.Rule
 		}
-		if kx, ky := strings.ToLower(x.Resource), strings.ToLower(y.Resource); kx != ky {
-			return kx < ky
+		if x.resource != y.resource {
+			return x.resource < y.resource
 		}
-		if x.Title != y.Title {
-			return x.Title < y.Title
+		if x.f.Title != y.f.Title {
+			return x.f.Title < y.f.Title
 		}
-		return x.ID < y.ID
+		return x.f.ID < y.f.ID
 	})
+	sorted := make([]Finding, len(fs))
+	for i, k := range ks {
+		sorted[i] = *k.f
+	}
+	copy(fs, sorted)
 }
 
 // fingerprint derives a finding's stable id from its rule, resource and

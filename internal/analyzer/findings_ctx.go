@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"math/bits"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,9 +30,13 @@ type findingCtx struct {
 	top          []bool
 	grantSets    map[string]*grantSet
 	byAssignment map[*authz.Assignment]*grantSet
+	assignments  map[string][]*authz.Assignment // by principal id (assignmentsOf)
 	resAt        []*Resource
-	perms        map[string]permSet
-	unders       map[int32][]int32
+	// computeAt and identityAt give the compute or identity whose resource
+	// a scope is, or -1.
+	computeAt, identityAt []int32
+	perms                 map[string]permSet
+	unders                map[int32][]int32
 	// envOf and teamOf label resource scopes.
 	envOf, teamOf []string
 	// labels and scope indexes of computes and identities.
@@ -43,7 +48,7 @@ func newFindingCtx(a *Analysis, opts FindingsOptions) *findingCtx {
 	g := a.g
 	f := &findingCtx{a: a, e: a.E, g: g, usage: opts.Usage, holders: make([][]int32, len(g.ids)),
 		roles: map[string]*roleInfo{}, envBit: map[string]uint{}, radii: map[int32]*Radius{},
-		grantSets: map[string]*grantSet{}, byAssignment: map[*authz.Assignment]*grantSet{}, perms: map[string]permSet{}, unders: map[int32][]int32{}}
+		grantSets: map[string]*grantSet{}, byAssignment: map[*authz.Assignment]*grantSet{}, assignments: map[string][]*authz.Assignment{}, perms: map[string]permSet{}, unders: map[int32][]int32{}}
 	for ci, c := range g.computes {
 		for _, key := range c.Identities {
 			if ii, ok := g.identityIdx[strings.ToLower(key)]; ok {
@@ -65,12 +70,22 @@ func newFindingCtx(a *Analysis, opts FindingsOptions) *findingCtx {
 		}
 	}
 	f.computeLabels, f.computeScope = make([]Labels, len(g.computes)), make([]int32, len(g.computes))
+	f.computeAt, f.identityAt = make([]int32, len(g.scopes)), make([]int32, len(g.scopes))
+	for s := range g.scopes {
+		f.computeAt[s], f.identityAt[s] = -1, -1
+	}
 	for ci, c := range g.computes {
 		f.computeLabels[ci], f.computeScope[ci] = f.e.Labels(c.ID), scopeIndex(g, c.ID)
+		if s := f.computeScope[ci]; s >= 0 {
+			f.computeAt[s] = int32(ci)
+		}
 	}
 	f.identityLabels, f.identityScope = make([]Labels, len(g.ids)), make([]int32, len(g.ids))
 	for ii, id := range g.ids {
 		f.identityLabels[ii], f.identityScope[ii] = f.e.Labels(id.Key), scopeIndex(g, id.Key)
+		if s := f.identityScope[ii]; s >= 0 {
+			f.identityAt[s] = int32(ii)
+		}
 		if id.Kind == SystemAssigned {
 			f.identityScope[ii] = -1 // its key is its compute's
 		}
@@ -122,8 +137,12 @@ func (r *roleInfo) privileged() bool { return r.writeAll || r.admin }
 func (r *roleInfo) escalates() bool { return r.privileged() || r.computes }
 
 func (f *findingCtx) role(id string) *roleInfo {
+	if r, ok := f.roles[id]; ok { // as spelt before: no folding
+		return r
+	}
 	key := strings.ToLower(id)
 	if r, ok := f.roles[key]; ok {
+		f.roles[id] = r
 		return r
 	}
 	r := &roleInfo{name: id}
@@ -149,7 +168,7 @@ func (f *findingCtx) role(id string) *roleInfo {
 			}
 		}
 	}
-	f.roles[key] = r
+	f.roles[key], f.roles[id] = r, r
 	return r
 }
 
@@ -175,9 +194,15 @@ func (f *findingCtx) holds(computeID string, ii int32) bool {
 	return false
 }
 
-// assignmentsOf lists an identity's role assignments, ordered by scope.
+// assignmentsOf lists an identity's role assignments, ordered by scope,
+// computed once per identity. Callers must not change the list.
 func (f *findingCtx) assignmentsOf(id *Identity) []*authz.Assignment {
-	return f.e.engine.AssignmentsFor(id.PrincipalID)
+	if l, ok := f.assignments[id.PrincipalID]; ok {
+		return l
+	}
+	l := slices.Clip(f.e.engine.AssignmentsFor(id.PrincipalID))
+	f.assignments[id.PrincipalID] = l
+	return l
 }
 
 // envsUnder returns the number of environments under an identity's
@@ -185,7 +210,7 @@ func (f *findingCtx) assignmentsOf(id *Identity) []*authz.Assignment {
 func (f *findingCtx) envCount(ii int32) int {
 	var mask uint64
 	for _, ci := range f.holders[ii] {
-		mask |= f.envBitOf(f.e.Labels(f.g.computes[ci].ID).Env.Value)
+		mask |= f.envBitOf(f.computeLabels[ci].Env.Value)
 	}
 	for _, as := range f.assignmentsOf(f.g.ids[ii]) {
 		if s, ok := f.a.scopeOf(as.Scope); ok {
@@ -248,8 +273,7 @@ func (f *findingCtx) grantSetOf(as *authz.Assignment) *grantSet {
 	vaultWrite := roleAllows(ri.role, "Microsoft.KeyVault/vaults/write")
 	g := f.g
 	f.a.walk(s, func(n int32) {
-		key := g.scopes[n]
-		if ci, ok := g.computeIdx[key]; ok {
+		if ci := f.computeAt[n]; ci >= 0 {
 			switch c := g.computes[ci]; {
 			case c.Kind == VM && (caps[capRunCommand] || caps[capWriteVM]),
 				(c.Kind == WebApp || c.Kind == FunctionApp) && caps[capWriteSite],
@@ -257,7 +281,7 @@ func (f *findingCtx) grantSetOf(as *authz.Assignment) *grantSet {
 				gs.computes = append(gs.computes, ci)
 			}
 		}
-		if ii, ok := g.identityIdx[key]; ok && g.ids[ii].Kind == UserAssigned && (caps[capAssign] || caps[capFederate]) {
+		if ii := f.identityAt[n]; ii >= 0 && g.ids[ii].Kind == UserAssigned && (caps[capAssign] || caps[capFederate]) {
 			gs.idents = append(gs.idents, ii)
 		}
 		res := f.resAt[n]
@@ -475,6 +499,9 @@ type addedBuilder struct {
 	seenIdx      map[int32]bool
 	out          Added
 	idents, comp *set
+	// The labels label last noted: the sets already hold them.
+	labelled          bool
+	lastEnv, lastTeam string
 }
 
 func newAdded(homeEnvs, homeTeams []string) *addedBuilder {
@@ -529,6 +556,10 @@ func (b *addedBuilder) addIdx(n int32, res *Resource, env, team string, data boo
 // label notes the environment and team of something added, when they lie
 // beyond the home.
 func (b *addedBuilder) label(env, team string) {
+	if b.labelled && env == b.lastEnv && team == b.lastTeam {
+		return // resources come in runs of the same labels
+	}
+	b.labelled, b.lastEnv, b.lastTeam = true, env, team
 	if b.all || b.homeEnv.len() == 0 || !b.homeEnv.has(env) {
 		b.envs.add(env)
 	}
@@ -571,9 +602,7 @@ func (b *addedBuilder) done() *Added {
 	if b.out.Resources == nil {
 		b.out.Resources = []AddedResource{}
 	}
-	sort.Slice(b.out.Resources, func(i, j int) bool {
-		return strings.ToLower(b.out.Resources[i].Resource) < strings.ToLower(b.out.Resources[j].Resource)
-	})
+	sortByKey(b.out.Resources, func(r AddedResource) string { return strings.ToLower(r.Resource) })
 	return &b.out
 }
 
@@ -690,4 +719,19 @@ func describeScope(scope string) string {
 		return "management group " + p.Name()
 	}
 	return p.Name()
+}
+
+// sortByKey sorts a list by a key computed once per element, stably.
+func sortByKey[T any](l []T, key func(T) string) {
+	keys := make([]string, len(l))
+	idx := make([]int, len(l))
+	for i := range l {
+		keys[i], idx[i] = key(l[i]), i
+	}
+	sort.SliceStable(idx, func(x, y int) bool { return keys[idx[x]] < keys[idx[y]] })
+	sorted := make([]T, len(l))
+	for i, j := range idx {
+		sorted[i] = l[j]
+	}
+	copy(l, sorted)
 }

@@ -228,7 +228,7 @@ func (f *findingCtx) classEscalations(cl *escClass) []Finding {
 					continue // held directly: only control-to-data escalations count
 				}
 				visited[gs] = want
-				via := fmt.Sprintf("%s (%s)", f.role(as.RoleID).name, as.ID)
+				via := "" // made on the first crossing: most grant sets cross nothing
 				for i, m := range gs.res {
 					if seen[m] {
 						continue
@@ -240,6 +240,9 @@ func (f *findingCtx) classEscalations(cl *escClass) []Finding {
 					res := f.resourceOf(m)
 					switch fl := gs.flags[i]; {
 					case esc:
+						if via == "" {
+							via = fmt.Sprintf("%s (%s)", f.role(as.RoleID).name, as.ID)
+						}
 						cross(m, crossing{target: res.ID, typ: res.Type, labels: l, data: fl != 0, node: n,
 							last: &Step{Kind: "grants", From: id.Key, To: res.ID, Via: via}, culprit: who})
 					case fl&grantListKeys != 0:

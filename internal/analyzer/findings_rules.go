@@ -21,7 +21,7 @@ func (f *findingCtx) crossEnvironment() []Finding {
 		}
 		envs, holderEnvs := newSet(false), newSet(false)
 		for _, ci := range f.holders[ii] {
-			env := f.e.Labels(f.g.computes[ci].ID).Env.Value
+			env := f.computeLabels[ci].Env.Value
 			envs.add(env)
 			holderEnvs.add(env)
 		}
@@ -204,11 +204,11 @@ func contains(list []string, s string) bool {
 // home returns the environments and teams of an identity and its holders.
 func (f *findingCtx) home(ii int32) (envs, teams []string) {
 	e, t := newSet(false), newSet(true)
-	l := f.e.Labels(f.g.ids[ii].Key)
+	l := f.identityLabels[ii]
 	e.add(l.Env.Value)
 	t.add(l.Team.Value)
 	for _, ci := range f.holders[ii] {
-		l := f.e.Labels(f.g.computes[ci].ID)
+		l := f.computeLabels[ci]
 		e.add(l.Env.Value)
 		t.add(l.Team.Value)
 	}
@@ -565,7 +565,7 @@ func (f *findingCtx) crossTeam() []Finding {
 		}
 		add := newAdded(nil, nil)
 		for _, ci := range f.holders[ii] {
-			add.node(false, f.g.computes[ci].ID, f.e.Labels(f.g.computes[ci].ID))
+			add.node(false, f.g.computes[ci].ID, f.computeLabels[ci])
 		}
 		var groups []splitGroup
 		for _, t := range teams.list() {
@@ -931,7 +931,7 @@ func (f *findingCtx) withoutOwner() []Finding {
 		}
 		teams := newSet(true)
 		for _, ci := range f.holders[ii] {
-			teams.add(f.e.Labels(f.g.computes[ci].ID).Team.Value)
+			teams.add(f.computeLabels[ci].Team.Value)
 		}
 		team, summary := "TEAM", "Tag it with its owning team (replace TEAM)."
 		if teams.len() == 1 {

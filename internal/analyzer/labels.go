@@ -78,19 +78,24 @@ func (e *Estate) SetOverrides(o []Override) {
 // identity key, any resource), inferred from configuration, tags on it and
 // its ancestors, and names, in that order.
 func (e *Estate) Labels(id string) Labels {
-	key := strings.ToLower(id)
 	e.labelsMu.Lock()
-	l, ok := e.labels[key]
+	l, ok := e.labels[id] // as spelt before: no folding
 	e.labelsMu.Unlock()
 	if ok {
 		return l
 	}
-	l = e.inferLabels(id)
+	key := strings.ToLower(id)
+	e.labelsMu.Lock()
+	l, ok = e.labels[key]
+	e.labelsMu.Unlock()
+	if !ok {
+		l = e.inferLabels(id)
+	}
 	e.labelsMu.Lock()
 	if e.labels == nil {
 		e.labels = map[string]Labels{}
 	}
-	e.labels[key] = l
+	e.labels[key], e.labels[id] = l, l
 	e.labelsMu.Unlock()
 	return l
 }
