@@ -246,8 +246,57 @@ func (f *findingCtx) grants(as *authz.Assignment) *grantSet {
 		return gs
 	}
 	gs := f.grantSetOf(as)
+	if f.a.denied(as.PrincipalID) {
+		gs = f.withoutDenied(gs, as)
+	}
 	f.byAssignment[as] = gs
 	return gs
+}
+
+// withoutDenied narrows a grant set to what deny assignments leave its
+// principal: resources keep only the actions they still grant, and the
+// computes, identities, keys and policy writes it yields are decided by
+// the engine, deny assignments applied.
+func (f *findingCtx) withoutDenied(gs *grantSet, as *authz.Assignment) *grantSet {
+	ri := f.role(as.RoleID)
+	if ri.role == nil {
+		return gs
+	}
+	en := f.e.engine
+	allowed := func(action, scope string) bool {
+		return en.Allowed(authz.Request{Principals: []string{as.PrincipalID}, Action: action, Scope: scope})
+	}
+	out := &grantSet{}
+	for i, n := range gs.res {
+		res := f.resAt[n]
+		perms := f.a.withoutDenied(f.applicable(ri, res.Type), as.PrincipalID, res.ID)
+		fl := gs.flags[i] &^ grantData
+		if len(perms.dataActions) > 0 {
+			fl |= grantData
+		}
+		if fl&grantListKeys != 0 && !allowed("Microsoft.Storage/storageAccounts/listkeys/action", res.ID) {
+			fl &^= grantListKeys
+		}
+		if fl&grantPolicyWrite != 0 && !allowed("Microsoft.KeyVault/vaults/write", res.ID) {
+			fl &^= grantPolicyWrite
+		}
+		if perms.empty() && fl == 0 {
+			continue
+		}
+		out.res, out.flags = append(out.res, n), append(out.flags, fl)
+		out.keys = out.keys || fl&(grantListKeys|grantPolicyWrite) != 0
+	}
+	for _, ci := range gs.computes {
+		if yieldsCompute(allowed, f.g.computes[ci]) {
+			out.computes = append(out.computes, ci)
+		}
+	}
+	for _, ii := range gs.idents {
+		if yieldsIdentity(allowed, f.g.ids[ii]) {
+			out.idents = append(out.idents, ii)
+		}
+	}
+	return out
 }
 
 func (f *findingCtx) grantSetOf(as *authz.Assignment) *grantSet {

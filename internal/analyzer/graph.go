@@ -219,7 +219,7 @@ func buildGraph(e *Estate) *graph {
 	writes := make([]bool, len(g.ids))
 	for ai, a := range e.Assignments {
 		ii, ok := g.identityIdx[a.PrincipalID]
-		if !ok || denied(a.PrincipalID) || a.Condition != "" {
+		if !ok || a.Condition != "" {
 			// A conditional grant of these control-plane actions cannot be
 			// decided without the request; count it as not granting.
 			continue
@@ -232,6 +232,16 @@ func buildGraph(e *Estate) *graph {
 		if !seen {
 			caps = roleCapabilities(e.engine, a.RoleID)
 			roleGrants[a.RoleID] = caps
+		}
+		if denied(a.PrincipalID) {
+			// Its computes and identities are decided one by one
+			// (addDirectEdges); a role assignment write the deny
+			// assignments leave it still yields what lies under the scope,
+			// deny assignments applied (radius).
+			if caps[capRoleAssign] && e.engine.Allowed(authz.Request{Principals: []string{a.PrincipalID}, Action: capActions[capRoleAssign][0], Scope: a.Scope}) {
+				add(g.identityNode(ii), g.capNode(si, capRoleAssign), edgeRole, int32(ai))
+			}
+			continue
 		}
 		grants = append(grants, grant{ii, si, int32(ai), caps})
 		if caps[capWriteVM] && g.vmBelow[si] || caps[capWriteSite] && g.siteBelow[si] || caps[capRoleAssign] && (g.vmBelow[si] || g.siteBelow[si]) {
@@ -343,25 +353,37 @@ func (g *graph) addDirectEdges(denied func(string) bool, edges *[]rawEdge) {
 			return en.Allowed(authz.Request{Principals: []string{id.PrincipalID}, Action: action, Scope: scope})
 		}
 		for ci, c := range g.computes {
-			var ok bool
-			switch c.Kind {
-			case VM:
-				ok = allowed(capActions[capRunCommand][0], c.ID) || allowed(capActions[capWriteVM][0], c.ID)
-			case WebApp, FunctionApp:
-				ok = allowed(capActions[capWriteSite][0], c.ID)
-			case Cluster:
-				ok = allowed(capActions[capClusterAdmin][0], c.ID)
-			}
-			if ok {
+			if yieldsCompute(allowed, c) {
 				*edges = append(*edges, rawEdge{from, g.computeNode(int32(ci)), edgeDirect, -1})
 			}
 		}
 		for ti, t := range g.ids {
-			if t.Kind == UserAssigned && (allowed(capActions[capFederate][0], t.Key) || allowed(capActions[capAssign][0], t.Key)) {
+			if t.Kind == UserAssigned && yieldsIdentity(allowed, t) {
 				*edges = append(*edges, rawEdge{from, g.identityNode(int32(ti)), edgeDirect, -1})
 			}
 		}
 	}
+}
+
+// yieldsCompute decides, with an authorization function, whether a caller
+// can take over a compute: run-command or write on a VM, write on a site,
+// cluster-admin credentials on a cluster.
+func yieldsCompute(allowed func(action, scope string) bool, c *Compute) bool {
+	switch c.Kind {
+	case VM:
+		return allowed(capActions[capRunCommand][0], c.ID) || allowed(capActions[capWriteVM][0], c.ID)
+	case WebApp, FunctionApp:
+		return allowed(capActions[capWriteSite][0], c.ID)
+	case Cluster:
+		return allowed(capActions[capClusterAdmin][0], c.ID)
+	}
+	return false
+}
+
+// yieldsIdentity decides whether a caller can take a user-assigned
+// identity: write its federated credentials, or assign it.
+func yieldsIdentity(allowed func(action, scope string) bool, id *Identity) bool {
+	return allowed(capActions[capFederate][0], id.Key) || allowed(capActions[capAssign][0], id.Key)
 }
 
 // freeze packs edges into CSR arrays with a counting sort by source, which

@@ -62,11 +62,13 @@ type Analysis struct {
 	g *graph
 	// children is the scope tree, for subtree enumeration.
 	children [][]int32
+	// denied reports whether a deny assignment may apply to a principal.
+	denied func(string) bool
 }
 
 // New builds the analysis of an estate.
 func New(e *Estate) *Analysis {
-	a := &Analysis{E: e, g: buildGraph(e)}
+	a := &Analysis{E: e, g: buildGraph(e), denied: deniedPrincipals(e.Denies)}
 	a.children = make([][]int32, len(a.g.scopes))
 	for s, p := range a.g.parentOf {
 		if p >= 0 {
@@ -174,7 +176,7 @@ func (a *Analysis) radius(r *Radius, t *tree) *Radius {
 				if res == nil {
 					return
 				}
-				perms := applicable(role.Permissions, res.Type)
+				perms := a.withoutDenied(applicable(role.Permissions, res.Type), id.PrincipalID, res.ID)
 				if perms.empty() {
 					return
 				}
@@ -191,9 +193,20 @@ func (a *Analysis) radius(r *Radius, t *tree) *Radius {
 		_, rel := g.kindOf(n)
 		si := rel / int32(numCaps)
 		p := a.path(parent, n)
+		// The writer grants itself any role: deny assignments still bind it.
+		_, writer := g.kindOf(g.source(parent[n]))
+		principal := g.ids[writer].PrincipalID
 		a.walk(si, func(s int32) {
+			res := a.E.resourceByKey[g.scopes[s]]
+			if res == nil {
+				return
+			}
+			perms := a.withoutDenied(permSet{actions: []string{"*"}, dataActions: []string{"*"}}, principal, res.ID)
+			if perms.empty() {
+				return
+			}
 			if e := entry(s, append(append([]Step(nil), p...), Step{Kind: "roleAssignmentWrite", From: g.scopes[si], To: g.scopes[s], Via: "grant itself any role"})); e != nil {
-				e.merge(permSet{actions: []string{"*"}, dataActions: []string{"*"}})
+				e.merge(perms)
 			}
 		})
 	}
@@ -348,6 +361,47 @@ func applicable(perms []authz.Permission, typ string) permSet {
 		out.notDataActions = append(out.notDataActions, keep(p.NotDataActions)...)
 	}
 	return out
+}
+
+// withoutDenied takes out of what a principal's roles grant on a resource
+// what the deny assignments there refuse it. A granted pattern that a deny
+// pattern covers goes (unless one of the deny's exceptions overlaps it); a
+// denied pattern inside a granted wildcard is kept as a NotAction or
+// NotDataAction of the reach, as a role's own exclusions are.
+func (a *Analysis) withoutDenied(p permSet, principal, resource string) permSet {
+	if a.denied == nil || !a.denied(principal) {
+		return p
+	}
+	for _, d := range a.E.engine.DenyAssignmentsAt([]string{principal}, resource) {
+		for _, b := range d.Permissions {
+			p.actions, p.notActions = denyPatterns(p.actions, p.notActions, b.Actions, b.NotActions)
+			p.dataActions, p.notDataActions = denyPatterns(p.dataActions, p.notDataActions, b.DataActions, b.NotDataActions)
+		}
+	}
+	return p
+}
+
+// denyPatterns applies one deny block (denied patterns, except its
+// exceptions) to granted patterns and their exclusions.
+func denyPatterns(granted, not, denied, except []string) (kept, notOut []string) {
+	matchesAny := func(patterns []string, s string) bool {
+		return slices.ContainsFunc(patterns, func(p string) bool { return authz.Match(p, s) })
+	}
+	overlapsExcept := func(g string) bool {
+		return slices.ContainsFunc(except, func(x string) bool { return authz.Match(x, g) || authz.Match(g, x) })
+	}
+	for _, g := range granted {
+		if !matchesAny(denied, g) || overlapsExcept(g) {
+			kept = append(kept, g)
+		}
+	}
+	notOut = not
+	for _, d := range denied {
+		if matchesAny(kept, d) && !overlapsExcept(d) && !matchesAny(notOut, d) {
+			notOut = append(notOut, d)
+		}
+	}
+	return kept, notOut
 }
 
 // merge adds patterns to an entry, once each.

@@ -400,12 +400,12 @@ func (p *replay) exercise(ctx context.Context, r analyzer.Reach) {
 		p.record(p.readSecrets(ctx, r.Resource, who))
 	case last.Kind == "listKeys":
 		p.listKeys(ctx, r.Resource, who)
-	case typ == "microsoft.keyvault/vaults" && grantsData(r.DataActions, "Microsoft.KeyVault/vaults/secrets/getSecret/action"):
+	case typ == "microsoft.keyvault/vaults" && reaches(r.DataActions, r.NotDataActions, "Microsoft.KeyVault/vaults/secrets/getSecret/action"):
 		p.record(p.asAnyHeld(ctx, who, r.Resource, kvSecretsUserRole, func(w string) Exercise { return p.readSecrets(ctx, r.Resource, w) }))
-	case typ == "microsoft.storage/storageaccounts" && grantsData(r.DataActions, "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"):
+	case typ == "microsoft.storage/storageaccounts" && reaches(r.DataActions, r.NotDataActions, "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"):
 		p.record(p.asAnyHeld(ctx, who, r.Resource, blobReaderRole, func(w string) Exercise { return p.readBlobs(ctx, r.Resource, w) }))
 	}
-	if grantsData(r.Actions, r.Type+"/read") && apiVersions[typ] != "" {
+	if reaches(r.Actions, r.NotActions, r.Type+"/read") && apiVersions[typ] != "" {
 		p.record(p.asAnyHeld(ctx, who, r.Resource, "", func(w string) Exercise { return p.readResource(ctx, r, w) }))
 	}
 }
@@ -476,7 +476,14 @@ func (p *replay) probe(ctx context.Context, id string) {
 	}
 }
 
-func grantsData(patterns []string, action string) bool {
+// reaches reports whether the analysis says an action is reached: some
+// pattern grants it and no exclusion (a role's NotActions, or a deny
+// assignment's patterns) takes it out.
+func reaches(patterns, not []string, action string) bool {
+	return matchesAny(patterns, action) && !matchesAny(not, action)
+}
+
+func matchesAny(patterns []string, action string) bool {
 	for _, pt := range patterns {
 		if authz.Match(pt, action) {
 			return true

@@ -554,6 +554,22 @@ func (b *block) matches(r *Request) bool {
 }
 
 func (d *compiledDeny) applies(r *Request, scope string) bool {
+	if !d.reaches(r.Principals, scope) {
+		return false
+	}
+	for i := range d.blocks {
+		if d.blocks[i].matches(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// reaches reports whether the deny assignment covers a scope (prepared by
+// requestScope) for a caller, whatever the action: its scope holds the
+// scope (or is it, for DoNotApplyToChildScopes) and it excludes none of the
+// caller's principals. Whether it names the caller is the index's business.
+func (d *compiledDeny) reaches(principals []string, scope string) bool {
 	if d.d.DoNotApplyToChildScopes {
 		if len(scope) != len(d.scope) || !hasPrefixFold(scope, d.scope) {
 			return false
@@ -562,18 +578,42 @@ func (d *compiledDeny) applies(r *Request, scope string) bool {
 		return false
 	}
 	for _, x := range d.exclude {
-		for _, p := range r.Principals {
+		for _, p := range principals {
 			if len(p) == len(x) && hasPrefixFold(p, x) || p == x {
 				return false
 			}
 		}
 	}
-	for i := range d.blocks {
-		if d.blocks[i].matches(r) {
-			return true
+	return true
+}
+
+// DenyAssignmentsAt lists the deny assignments that apply to a caller (its
+// object id, then its groups') at a scope, whatever the action: those for
+// Everyone or naming one of the principals, excluding none of them, whose
+// scope covers the scope. The analyzer uses them to take denied actions
+// out of what an identity reaches.
+func (e *Engine) DenyAssignmentsAt(principals []string, scope string) []DenyAssignment {
+	s, ok := requestScope(scope)
+	if !ok || len(e.denies) == 0 {
+		return nil
+	}
+	var out []DenyAssignment
+	seen := map[*compiledDeny]bool{}
+	add := func(d *compiledDeny) {
+		if !seen[d] && d.reaches(principals, s) {
+			seen[d] = true
+			out = append(out, d.d)
 		}
 	}
-	return false
+	for _, d := range e.denyEveryone {
+		add(d)
+	}
+	for _, p := range principals {
+		for _, d := range e.principalDenies(p) {
+			add(d)
+		}
+	}
+	return out
 }
 
 func (e *Engine) findDeny(r *Request, scope string) *compiledDeny {

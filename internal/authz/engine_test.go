@@ -377,3 +377,44 @@ func FuzzScopeContains(f *testing.F) {
 		}
 	})
 }
+
+func TestDenyAssignmentsAt(t *testing.T) {
+	const p, q, g = "11111111-1111-1111-1111-111111111111", "33333333-3333-3333-3333-333333333333", "22222222-2222-2222-2222-222222222222"
+	rg := "/subscriptions/s/resourceGroups/rg"
+	kv := rg + "/providers/Microsoft.KeyVault/vaults/kv"
+	secrets := []Permission{{DataActions: []string{"Microsoft.KeyVault/vaults/secrets/*"}}}
+	e, err := New(BuiltinRoles(), nil, []DenyAssignment{
+		{ID: "named", Scope: rg, Principals: []string{p}, Permissions: secrets},
+		{ID: "everyone", Scope: "/subscriptions/s", Principals: []string{Everyone}, ExcludePrincipals: []string{g}, Permissions: secrets},
+		{ID: "here-only", Scope: rg, Principals: []string{q}, Permissions: secrets, DoNotApplyToChildScopes: true},
+		{ID: "sibling", Scope: rg + "-ab", Principals: []string{p}, Permissions: secrets},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := func(principals []string, scope string) []string {
+		var out []string
+		for _, d := range e.DenyAssignmentsAt(principals, scope) {
+			out = append(out, d.ID)
+		}
+		slices.Sort(out)
+		return out
+	}
+	for _, c := range []struct {
+		principals []string
+		scope      string
+		want       []string
+	}{
+		{[]string{p}, kv, []string{"everyone", "named"}},
+		{[]string{strings.ToUpper(p)}, strings.ToUpper(kv), []string{"everyone", "named"}},
+		{[]string{p, g}, kv, []string{"named"}}, // a group of the caller is excluded from Everyone's
+		{[]string{q}, rg, []string{"everyone", "here-only"}},
+		{[]string{q}, kv, []string{"everyone"}}, // DoNotApplyToChildScopes
+		{[]string{p}, "/subscriptions/s", []string{"everyone"}},
+		{[]string{p}, "not a scope", nil},
+	} {
+		if got := ids(c.principals, c.scope); !slices.Equal(got, c.want) {
+			t.Errorf("DenyAssignmentsAt(%v, %s) = %v, want %v", c.principals, c.scope, got, c.want)
+		}
+	}
+}

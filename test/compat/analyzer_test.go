@@ -182,6 +182,22 @@ func TestAnalyzeTheDemo(t *testing.T) {
 
 // startDemo runs `mimic up --demo` in a fresh home until the test ends, and
 // returns the home and the demo's findings once they are all there.
+// waitDemo waits until `mimic up --demo` in home says the whole demo
+// estate is in: it loads after the server answers.
+func waitDemo(t *testing.T, home string) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		if log, _ := os.ReadFile(home + ".log"); strings.Contains(string(log), "Loaded the demo estate") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the demo never finished loading")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 func startDemo(t *testing.T) (string, analysisReport) {
 	t.Helper()
 	home := filepath.Join(t.TempDir(), "home")
@@ -190,7 +206,7 @@ func startDemo(t *testing.T) (string, analysisReport) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { demo.Stop() })
-	// The demo loads after the server answers: wait for its findings.
+	waitDemo(t, home)
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		out, errOut, code := cliIn(t, home, "analyze", "-o", "json")

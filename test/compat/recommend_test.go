@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
@@ -117,17 +116,7 @@ func TestRecommendTheDemo(t *testing.T) {
 			t.Fatalf("mimic %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
-	// The demo loads after the server answers: wait for its identity.
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		if _, _, code := cli("recommend", "--identity", "id-workers-shared"); code == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the demo never appeared")
-		}
-		time.Sleep(time.Second)
-	}
+	waitDemo(t, home)
 
 	// The workloads: both payments sites read PROD's secret (DEV through
 	// the shared identity), the ops runner lists the resource groups.
