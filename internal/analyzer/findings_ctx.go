@@ -287,12 +287,12 @@ func (f *findingCtx) withoutDenied(gs *grantSet, as *authz.Assignment) *grantSet
 		out.keys = out.keys || fl&(grantListKeys|grantPolicyWrite) != 0
 	}
 	for _, ci := range gs.computes {
-		if yieldsCompute(allowed, f.g.computes[ci]) {
+		if _, ok := yieldsCompute(allowed, f.g.computes[ci]); ok {
 			out.computes = append(out.computes, ci)
 		}
 	}
 	for _, ii := range gs.idents {
-		if yieldsIdentity(allowed, f.g.ids[ii]) {
+		if _, ok := yieldsIdentity(allowed, f.g.ids[ii], true); ok { // as grantSetOf: writes are not asked here
 			out.idents = append(out.idents, ii)
 		}
 	}

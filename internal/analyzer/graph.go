@@ -352,38 +352,65 @@ func (g *graph) addDirectEdges(denied func(string) bool, edges *[]rawEdge) {
 		allowed := func(action, scope string) bool {
 			return en.Allowed(authz.Request{Principals: []string{id.PrincipalID}, Action: action, Scope: scope})
 		}
+		// Assigning an identity is one write of a compute: it yields the
+		// identity only to a caller that can write some VM or site.
+		writes := false
 		for ci, c := range g.computes {
-			if yieldsCompute(allowed, c) {
-				*edges = append(*edges, rawEdge{from, g.computeNode(int32(ci)), edgeDirect, -1})
+			if cp, ok := yieldsCompute(allowed, c); ok {
+				*edges = append(*edges, rawEdge{from, g.computeNode(int32(ci)), edgeDirect, int32(cp)})
 			}
+			writes = writes || c.Kind == VM && allowed(capActions[capWriteVM][0], c.ID) ||
+				(c.Kind == WebApp || c.Kind == FunctionApp) && allowed(capActions[capWriteSite][0], c.ID)
 		}
 		for ti, t := range g.ids {
-			if t.Kind == UserAssigned && yieldsIdentity(allowed, t) {
-				*edges = append(*edges, rawEdge{from, g.identityNode(int32(ti)), edgeDirect, -1})
+			if cp, ok := yieldsIdentity(allowed, t, writes); ok && t.Kind == UserAssigned {
+				*edges = append(*edges, rawEdge{from, g.identityNode(int32(ti)), edgeDirect, int32(cp)})
 			}
 		}
 	}
 }
 
 // yieldsCompute decides, with an authorization function, whether a caller
-// can take over a compute: run-command or write on a VM, write on a site,
-// cluster-admin credentials on a cluster.
-func yieldsCompute(allowed func(action, scope string) bool, c *Compute) bool {
+// can take over a compute, and how: run-command or write on a VM, write on
+// a site, cluster-admin credentials on a cluster.
+func yieldsCompute(allowed func(action, scope string) bool, c *Compute) (capability, bool) {
+	var try []capability
 	switch c.Kind {
 	case VM:
-		return allowed(capActions[capRunCommand][0], c.ID) || allowed(capActions[capWriteVM][0], c.ID)
+		try = []capability{capRunCommand, capWriteVM}
 	case WebApp, FunctionApp:
-		return allowed(capActions[capWriteSite][0], c.ID)
+		try = []capability{capWriteSite}
 	case Cluster:
-		return allowed(capActions[capClusterAdmin][0], c.ID)
+		try = []capability{capClusterAdmin}
 	}
-	return false
+	for _, cp := range try {
+		if allowed(capActions[cp][0], c.ID) {
+			return cp, true
+		}
+	}
+	return 0, false
 }
 
 // yieldsIdentity decides whether a caller can take a user-assigned
-// identity: write its federated credentials, or assign it.
-func yieldsIdentity(allowed func(action, scope string) bool, id *Identity) bool {
-	return allowed(capActions[capFederate][0], id.Key) || allowed(capActions[capAssign][0], id.Key)
+// identity, and how: assign it, when it can write some compute (writes),
+// or write its federated credentials.
+func yieldsIdentity(allowed func(action, scope string) bool, id *Identity, writes bool) (capability, bool) {
+	switch {
+	case writes && allowed(capActions[capAssign][0], id.Key):
+		return capAssign, true
+	case allowed(capActions[capFederate][0], id.Key):
+		return capFederate, true
+	}
+	return 0, false
+}
+
+// ControlCapability names the capability behind a "control" step (one
+// decided with deny assignments applied): runCommand, write, clusterAdmin,
+// assign or federatedCredentialWrite, as the steps of other paths are
+// named.
+func ControlCapability(s Step) string {
+	name, _, _ := strings.Cut(s.Via, " ")
+	return name
 }
 
 // freeze packs edges into CSR arrays with a counting sort by source, which

@@ -319,7 +319,9 @@ func (a *Analysis) step(from, to, e int32) (Step, bool) {
 	case edgeNodeAccess:
 		return Step{Kind: "nodeAccess", From: name(from), To: name(to), Via: "code on the nodes runs pods as any service account"}, true
 	case edgeDirect:
-		return Step{Kind: "control", From: name(from), To: name(to), Via: "decided with deny assignments applied"}, true
+		// Via starts with the capability's name (ControlCapability).
+		c := capability(g.vias[e])
+		return Step{Kind: "control", From: name(from), To: name(to), Via: capNames[c] + " (" + strings.Join(capActions[c], " or ") + "), decided with deny assignments applied"}, true
 	}
 	return Step{}, false
 }

@@ -2,10 +2,14 @@ package attack_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
 	"github.com/mimic-emu/mimic/internal/analyzer"
+	"github.com/mimic-emu/mimic/internal/arm/authorization"
 	"github.com/mimic-emu/mimic/internal/attack"
 	"github.com/mimic-emu/mimic/internal/demo"
 	"github.com/mimic-emu/mimic/internal/server/servertest"
@@ -183,13 +187,25 @@ func federated(path []analyzer.Step) bool {
 // account outside the analysis' radius.
 func TestReplayMatchesAnalysisOnRandomEstates(t *testing.T) {
 	srv, env := demoServer(t)
-	size := demo.RandomSize{Groups: 3, Identities: 4, VMs: 2, Sites: 2, Vaults: 2, Accounts: 2, MaxRoles: 2}
 	for seed := uint64(1); seed <= 6; seed++ {
-		if err := demo.ApplyRandom(context.Background(), srv.Operator, srv.Tenant.SubscriptionID, srv.Tenant.ID, srv.Tenant.OperatorObject, seed, size); err != nil {
-			t.Fatal(err)
-		}
+		applyRandom(t, srv, seed)
 	}
-	a := analyze(t, srv.Store)
+	replayRandom(t, env, analyze(t, srv.Store))
+}
+
+// applyRandom adds a small generated estate to the server's.
+func applyRandom(t *testing.T, srv *servertest.Server, seed uint64) {
+	t.Helper()
+	size := demo.RandomSize{Groups: 3, Identities: 4, VMs: 2, Sites: 2, Vaults: 2, Accounts: 2, MaxRoles: 2}
+	if err := demo.ApplyRandom(context.Background(), srv.Operator, srv.Tenant.SubscriptionID, srv.Tenant.ID, srv.Tenant.OperatorObject, seed, size); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// replayRandom replays every generated compute that holds an identity and
+// reports each difference between the replay and the analysis.
+func replayRandom(t *testing.T, env attack.Env, a *analyzer.Analysis) {
+	t.Helper()
 	var probed, beyond, exercised int
 	for _, comp := range a.E.Computes {
 		if !strings.Contains(comp.Name, "-r") || len(comp.Identities) == 0 {
@@ -203,8 +219,77 @@ func TestReplayMatchesAnalysisOnRandomEstates(t *testing.T) {
 			t.Errorf("%s: %s", comp.Name, d)
 		}
 	}
-	t.Logf("%d computes' replays exercised %d actions and refused %d probes outside their radius", len(a.E.Computes), exercised, probed-beyond)
+	t.Logf("%d computes' replays exercised %d actions and refused %d probes outside their radius (%d deny assignments)",
+		len(a.E.Computes), exercised, probed-beyond, len(a.E.Denies))
 	if probed == 0 || exercised == 0 {
 		t.Fatalf("the random estates exercised nothing (probed %d, exercised %d)", probed, exercised)
 	}
+}
+
+// randomDenies builds deny assignments over a generated estate: each on a
+// random vault, storage account, VM or group, for everyone (the operator
+// excluded) or for one identity, refusing a random data or control
+// permission that the replay would otherwise exercise.
+func randomDenies(a *analyzer.Analysis, operator string, seed uint64, n int) []byte {
+	rnd := rand.New(rand.NewPCG(seed, 7))
+	var targets []*analyzer.Resource
+	for _, r := range a.E.Resources {
+		switch strings.ToLower(r.Type) {
+		case "microsoft.keyvault/vaults", "microsoft.storage/storageaccounts", "microsoft.compute/virtualmachines", "microsoft.resources/resourcegroups":
+			if strings.Contains(r.Name, "-r") || strings.Contains(r.Name, "r") {
+				targets = append(targets, r)
+			}
+		}
+	}
+	perms := []map[string][]string{
+		{"dataActions": {"Microsoft.KeyVault/vaults/secrets/*"}},
+		{"dataActions": {"Microsoft.KeyVault/vaults/secrets/getSecret/action"}},
+		{"dataActions": {"Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"}},
+		{"actions": {"Microsoft.Compute/virtualMachines/runCommand/action", "Microsoft.Compute/virtualMachines/write"}},
+		{"actions": {"Microsoft.KeyVault/vaults/read", "Microsoft.Storage/storageAccounts/read"}},
+		{"actions": {"Microsoft.Storage/storageAccounts/listkeys/action"}},
+	}
+	var docs []map[string]any
+	for i := range n {
+		target := targets[rnd.IntN(len(targets))]
+		principal := map[string]any{"id": "00000000-0000-0000-0000-000000000000", "type": "SystemDefined"}
+		if ids := a.E.Identities; rnd.IntN(2) == 0 && len(ids) > 0 {
+			principal = map[string]any{"id": ids[rnd.IntN(len(ids))].PrincipalID, "type": "ServicePrincipal"}
+		}
+		p := perms[rnd.IntN(len(perms))]
+		block := map[string]any{"actions": p["actions"], "notActions": []string{}, "dataActions": p["dataActions"], "notDataActions": []string{}}
+		for _, k := range []string{"actions", "dataActions"} {
+			if block[k] == nil || len(block[k].([]string)) == 0 {
+				block[k] = []string{}
+			}
+		}
+		docs = append(docs, map[string]any{
+			"name": fmt.Sprintf("d0000000-0000-4000-8000-%06d%06d", seed, i),
+			"properties": map[string]any{
+				"denyAssignmentName": fmt.Sprintf("random deny %d/%d", seed, i), "scope": target.ID,
+				"permissions": []any{block}, "principals": []any{principal},
+				"excludePrincipals": []any{map[string]any{"id": operator, "type": "ServicePrincipal"}}, "doNotApplyToChildScopes": false,
+			},
+		})
+	}
+	b, _ := json.Marshal(docs)
+	return b
+}
+
+// The same property with deny assignments in the estates: what the
+// analysis says a deny assignment takes away, the replay is refused, and
+// nothing else.
+func TestReplayMatchesAnalysisWithDenyAssignments(t *testing.T) {
+	srv, env := demoServer(t)
+	for seed := uint64(11); seed <= 14; seed++ {
+		applyRandom(t, srv, seed)
+		if _, err := authorization.LoadDenyAssignments(context.Background(), srv.Store, "random", randomDenies(analyze(t, srv.Store), srv.Tenant.OperatorObject, seed, 3)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := analyze(t, srv.Store)
+	if len(a.E.Denies) != 12 {
+		t.Fatalf("%d deny assignments loaded, want 12", len(a.E.Denies))
+	}
+	replayRandom(t, env, a)
 }

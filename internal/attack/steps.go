@@ -205,6 +205,13 @@ func oidOf(token string) string {
 	return c.Oid
 }
 
+// capFederate is the step kind of a federated credential write, which the
+// replay does not take.
+const (
+	capFederate         = "federatedCredentialWrite"
+	federateNotReplayed = "writing a federated credential needs an issuer mimic trusts whose keys the attacker holds"
+)
+
 // actor is the identity that takes a path's last escalation: the identity
 // of the last "holds" step (or of a "control" step).
 func actor(path []analyzer.Step) string {
@@ -345,13 +352,18 @@ func (p *replay) obtainIdentity(ctx context.Context, h analyzer.Held) {
 		id := h.ID
 		src = func(ctx context.Context, resource string) (string, error) { return p.tokenVia(ctx, f, id, resource) }
 	case "assign", "control":
+		if last.Kind == "control" && analyzer.ControlCapability(last) == capFederate {
+			o.Error = notReplayedPrefix + federateNotReplayed
+			p.note("%s: %s", h.ID, o.Error)
+			break
+		}
 		if err := p.grantsFromRoleWrite(ctx, h.Path); err != nil {
 			o.Error = err.Error()
 			break
 		}
 		src = p.attach(ctx, h, &o)
-	case "federatedCredentialWrite":
-		o.Error = notReplayedPrefix + "writing a federated credential needs an issuer mimic trusts whose keys the attacker holds"
+	case capFederate:
+		o.Error = notReplayedPrefix + federateNotReplayed
 		p.note("%s: %s", h.ID, o.Error)
 	default:
 		o.Error = "no replay for a " + last.Kind + " step"
