@@ -73,6 +73,11 @@ type graph struct {
 	// vmBelow and siteBelow mark the scopes at or under which a VM, or a
 	// web or function app, lives.
 	vmBelow, siteBelow []bool
+	// deniedWrites are, for identities a deny assignment may touch, the
+	// role assignments (indexes) that let them write role assignments:
+	// decided one by one, deny assignments applied (addDirectEdges, and
+	// radius for what lies under their scopes).
+	deniedWrites map[int32][]int32
 	// trees pools the scratch space of searches.
 	trees sync.Pool
 }
@@ -234,12 +239,13 @@ func buildGraph(e *Estate) *graph {
 			roleGrants[a.RoleID] = caps
 		}
 		if denied(a.PrincipalID) {
-			// Its computes and identities are decided one by one
-			// (addDirectEdges); a role assignment write the deny
-			// assignments leave it still yields what lies under the scope,
-			// deny assignments applied (radius).
+			// Its computes and identities are decided one by one, and so
+			// is what a role assignment write still yields it.
 			if caps[capRoleAssign] && e.engine.Allowed(authz.Request{Principals: []string{a.PrincipalID}, Action: capActions[capRoleAssign][0], Scope: a.Scope}) {
-				add(g.identityNode(ii), g.capNode(si, capRoleAssign), edgeRole, int32(ai))
+				if g.deniedWrites == nil {
+					g.deniedWrites = map[int32][]int32{}
+				}
+				g.deniedWrites[ii] = append(g.deniedWrites[ii], int32(ai))
 			}
 			continue
 		}
@@ -352,23 +358,46 @@ func (g *graph) addDirectEdges(denied func(string) bool, edges *[]rawEdge) {
 		allowed := func(action, scope string) bool {
 			return en.Allowed(authz.Request{Principals: []string{id.PrincipalID}, Action: action, Scope: scope})
 		}
+		// What it could grant itself: under a scope where it writes role
+		// assignments, whatever no deny assignment refuses it.
+		grantable := func(action, scope string) bool {
+			key := strings.ToLower(scope)
+			for _, ai := range g.deniedWrites[int32(ii)] {
+				if resourceid.KeyContains(scopeKey(g.assignments[ai].Scope), key) {
+					return en.Check(authz.Request{Principals: []string{id.PrincipalID}, Action: action, Scope: scope}).Deny == nil
+				}
+			}
+			return false
+		}
 		// Assigning an identity is one write of a compute: it yields the
 		// identity only to a caller that can write some VM or site.
 		writes := false
 		for ci, c := range g.computes {
 			if cp, ok := yieldsCompute(allowed, c); ok {
 				*edges = append(*edges, rawEdge{from, g.computeNode(int32(ci)), edgeDirect, int32(cp)})
+			} else if cp, ok := yieldsCompute(grantable, c); ok {
+				*edges = append(*edges, rawEdge{from, g.computeNode(int32(ci)), edgeDirect, int32(cp) | afterRoleWrite})
 			}
 			writes = writes || c.Kind == VM && allowed(capActions[capWriteVM][0], c.ID) ||
 				(c.Kind == WebApp || c.Kind == FunctionApp) && allowed(capActions[capWriteSite][0], c.ID)
 		}
 		for ti, t := range g.ids {
-			if cp, ok := yieldsIdentity(allowed, t, writes); ok && t.Kind == UserAssigned {
+			if t.Kind != UserAssigned {
+				continue
+			}
+			if cp, ok := yieldsIdentity(allowed, t, writes); ok {
 				*edges = append(*edges, rawEdge{from, g.identityNode(int32(ti)), edgeDirect, int32(cp)})
+			} else if grantable(capActions[capFederate][0], t.Key) {
+				// It grants itself the right to add a federated credential.
+				*edges = append(*edges, rawEdge{from, g.identityNode(int32(ti)), edgeDirect, int32(capFederate) | afterRoleWrite})
 			}
 		}
 	}
 }
+
+// afterRoleWrite marks a direct edge's capability as one the identity
+// first grants itself with a role assignment write.
+const afterRoleWrite = 1 << 8
 
 // yieldsCompute decides, with an authorization function, whether a caller
 // can take over a compute, and how: run-command or write on a VM, write on
@@ -411,6 +440,25 @@ func yieldsIdentity(allowed func(action, scope string) bool, id *Identity, write
 func ControlCapability(s Step) string {
 	name, _, _ := strings.Cut(s.Via, " ")
 	return name
+}
+
+// ControlAfterRoleWrite reports whether a "control" step's identity first
+// grants itself the capability with a role assignment write on the target.
+func ControlAfterRoleWrite(s Step) bool {
+	return strings.Contains(s.Via, " "+afterRoleWriteVia+" ")
+}
+
+const afterRoleWriteVia = "after granting itself a role (roleAssignmentWrite)"
+
+// controlVia describes a direct edge's capability (ControlCapability and
+// ControlAfterRoleWrite read it).
+func controlVia(via int32) string {
+	c := capability(via &^ afterRoleWrite)
+	how := ""
+	if via&afterRoleWrite != 0 {
+		how = " " + afterRoleWriteVia + " "
+	}
+	return capNames[c] + how + " (" + strings.Join(capActions[c], " or ") + "), decided with deny assignments applied"
 }
 
 // freeze packs edges into CSR arrays with a counting sort by source, which

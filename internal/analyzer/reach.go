@@ -189,13 +189,9 @@ func (a *Analysis) radius(r *Radius, t *tree) *Radius {
 		}
 	}
 	// Role assignment writes reached: everything under the scope, data too.
-	for _, n := range roleWrites {
-		_, rel := g.kindOf(n)
-		si := rel / int32(numCaps)
-		p := a.path(parent, n)
-		// The writer grants itself any role: deny assignments still bind it.
-		_, writer := g.kindOf(g.source(parent[n]))
-		principal := g.ids[writer].PrincipalID
+	// The writer grants itself any role under the scope: deny assignments
+	// still bind it.
+	roleWriteReach := func(si int32, p []Step, principal string) {
 		a.walk(si, func(s int32) {
 			res := a.E.resourceByKey[g.scopes[s]]
 			if res == nil {
@@ -209,6 +205,25 @@ func (a *Analysis) radius(r *Radius, t *tree) *Radius {
 				e.merge(perms)
 			}
 		})
+	}
+	for _, n := range roleWrites {
+		_, rel := g.kindOf(n)
+		_, writer := g.kindOf(g.source(parent[n]))
+		roleWriteReach(rel/int32(numCaps), a.path(parent, n), g.ids[writer].PrincipalID)
+	}
+	// Identities a deny assignment may touch write role assignments
+	// without capability nodes (graph.deniedWrites).
+	for _, h := range held {
+		id := g.ids[h.i]
+		for _, ai := range g.deniedWrites[h.i] {
+			as := g.assignments[ai]
+			si, ok := a.scopeOf(as.Scope)
+			if !ok {
+				continue
+			}
+			holds := a.holdsStep(id.Key, g.scopes[si], as)
+			roleWriteReach(si, append(append([]Step(nil), h.path...), holds), id.PrincipalID)
+		}
 	}
 	for _, s := range order {
 		e := reach[s]
@@ -279,6 +294,16 @@ func (a *Analysis) path(parent []int32, n int32) []Step {
 	return steps
 }
 
+// holdsStep is the step of an identity holding a role assignment at a
+// scope.
+func (a *Analysis) holdsStep(identity, scope string, as authz.Assignment) Step {
+	roleName := as.RoleID
+	if r, ok := a.E.engine.Role(as.RoleID); ok {
+		roleName = r.Name
+	}
+	return Step{Kind: "holds", From: identity, To: scope, Via: fmt.Sprintf("%s (%s)", roleName, as.ID)}
+}
+
 // step describes one edge, or reports false for an edge a path need not
 // show (a capability flowing down the scope tree).
 func (a *Analysis) step(from, to, e int32) (Step, bool) {
@@ -305,12 +330,7 @@ func (a *Analysis) step(from, to, e int32) (Step, bool) {
 		}
 		return Step{Kind: kind, From: c.ID, To: name(to), Via: via}, true
 	case edgeRole:
-		as := g.assignments[g.vias[e]]
-		roleName := as.RoleID
-		if r, ok := a.E.engine.Role(as.RoleID); ok {
-			roleName = r.Name
-		}
-		return Step{Kind: "holds", From: name(from), To: name(to), Via: fmt.Sprintf("%s (%s)", roleName, as.ID)}, true
+		return a.holdsStep(name(from), name(to), g.assignments[g.vias[e]]), true
 	case edgeCapTarget:
 		c := capability(g.vias[e])
 		return Step{Kind: capNames[c], From: name(from), To: name(to), Via: strings.Join(capActions[c], " or ")}, true
@@ -319,9 +339,7 @@ func (a *Analysis) step(from, to, e int32) (Step, bool) {
 	case edgeNodeAccess:
 		return Step{Kind: "nodeAccess", From: name(from), To: name(to), Via: "code on the nodes runs pods as any service account"}, true
 	case edgeDirect:
-		// Via starts with the capability's name (ControlCapability).
-		c := capability(g.vias[e])
-		return Step{Kind: "control", From: name(from), To: name(to), Via: capNames[c] + " (" + strings.Join(capActions[c], " or ") + "), decided with deny assignments applied"}, true
+		return Step{Kind: "control", From: name(from), To: name(to), Via: controlVia(g.vias[e])}, true
 	}
 	return Step{}, false
 }

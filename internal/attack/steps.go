@@ -320,6 +320,12 @@ func (p *replay) controlCompute(ctx context.Context, h analyzer.Held) {
 		p.note("%s: %v", h.ID, err)
 		return
 	}
+	if last.Kind == "control" && analyzer.ControlAfterRoleWrite(last) {
+		if err := p.grantSelf(ctx, who, h.ID, ownerRole); err != nil {
+			p.note("%s: %v", h.ID, err)
+			return
+		}
+	}
 	tok, err := p.token(ctx, who, armResource)
 	if err != nil {
 		p.note("%s: %v", h.ID, err)
