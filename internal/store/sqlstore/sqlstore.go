@@ -53,6 +53,11 @@ type Store struct {
 	read    *sql.DB
 	// queries rebound for the dialect, keyed by their "?" form.
 	rebound map[string]string
+	// Every query of allQueries prepared once on each database (the
+	// SELECTs only on a separate read database), keyed by their "?" form:
+	// a transaction uses them through Tx.StmtContext, which prepares a
+	// statement once per connection instead of once per use.
+	writeStmts, readStmts map[string]*sql.Stmt
 }
 
 var _ store.Store = (*Store)(nil)
@@ -79,7 +84,35 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.prepare(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// prepare prepares allQueries, once the schema is migrated.
+func (s *Store) prepare(ctx context.Context) error {
+	s.writeStmts, s.readStmts = map[string]*sql.Stmt{}, map[string]*sql.Stmt{}
+	for _, q := range allQueries {
+		st, err := s.write.PrepareContext(ctx, s.rebound[q])
+		if err != nil {
+			return fmt.Errorf("prepare %q: %w", q, err)
+		}
+		s.writeStmts[q] = st
+		if s.read == s.write {
+			s.readStmts[q] = st
+			continue
+		}
+		if !strings.HasPrefix(q, "SELECT") {
+			continue // the read database is query-only
+		}
+		if st, err = s.read.PrepareContext(ctx, s.rebound[q]); err != nil {
+			return fmt.Errorf("prepare %q: %w", q, err)
+		}
+		s.readStmts[q] = st
+	}
+	return nil
 }
 
 func openSQLite(path string) (*Store, error) {
@@ -171,7 +204,17 @@ func (s *Store) Backend() string {
 
 // Close implements store.Store.
 func (s *Store) Close() error {
-	err := s.write.Close()
+	var err error
+	closed := map[*sql.Stmt]bool{}
+	for _, stmts := range []map[string]*sql.Stmt{s.readStmts, s.writeStmts} {
+		for _, st := range stmts {
+			if !closed[st] { // one database serves both for ":memory:"
+				closed[st] = true
+				err = errors.Join(err, st.Close())
+			}
+		}
+	}
+	err = errors.Join(err, s.write.Close())
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
 	}
@@ -216,7 +259,10 @@ func (s *Store) run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn fun
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	t := &tx{s: s, tx: sqlTx}
+	t := &tx{s: s, tx: sqlTx, stmts: s.readStmts}
+	if db == s.write {
+		t.stmts = s.writeStmts
+	}
 	if err := fn(t); err != nil {
 		_ = sqlTx.Rollback()
 		return err
@@ -241,7 +287,7 @@ func (s *Store) retryable(err error) bool {
 // Revision implements store.Store.
 func (s *Store) Revision(ctx context.Context, topic string) (int64, error) {
 	var rev int64
-	err := s.read.QueryRowContext(ctx, s.rebound[qRevision], topic).Scan(&rev)
+	err := s.readStmts[qRevision].QueryRowContext(ctx, topic).Scan(&rev)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
