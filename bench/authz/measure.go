@@ -283,13 +283,7 @@ func Table(reports []SizeReport) string {
 	for _, rep := range reports {
 		fmt.Fprintf(&b, "n=%s: agreement sample %d queries (%d allowed, %d refused for want of a grant, %d granted but blocked by a deny assignment): %d disagreements.\n",
 			tables.Count(rep.N), rep.SampleGranted+rep.SampleNoGrant+rep.SampleDenied, rep.SampleGranted, rep.SampleNoGrant, rep.SampleDenied, len(rep.Disagreements))
-		for i, d := range rep.Disagreements {
-			if i == 10 {
-				fmt.Fprintf(&b, "  … and %d more\n", len(rep.Disagreements)-10)
-				break
-			}
-			fmt.Fprintf(&b, "  %s\n", d)
-		}
+		tables.WriteList(&b, rep.Disagreements, 10)
 	}
 	b.WriteString("\n")
 	b.WriteString(Targets(reports))

@@ -480,13 +480,7 @@ func Table(reports []Report, cfg Config) string {
 		}
 		fmt.Fprintf(&b, "%s computes: OPA answered %d of %d starts; %d disagreements with mimic on the reached sets.\n",
 			tables.Count(r.Size.Computes), r.OPAAnswered, len(r.Starts), len(r.Disagreements))
-		for i, d := range r.Disagreements {
-			if i == 10 {
-				fmt.Fprintf(&b, "  … and %d more\n", len(r.Disagreements)-10)
-				break
-			}
-			fmt.Fprintf(&b, "  %s\n", d)
-		}
+		tables.WriteList(&b, r.Disagreements, 10)
 	}
 	b.WriteString("\n")
 	for _, r := range reports {

@@ -4,6 +4,7 @@ package tables
 
 import (
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 )
@@ -45,4 +46,16 @@ func ParseSizes(list string, min int) ([]int, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// WriteList writes lines indented by two spaces, at most max of them,
+// then how many more there were.
+func WriteList(w io.Writer, lines []string, max int) {
+	for i, l := range lines {
+		if i == max {
+			fmt.Fprintf(w, "  … and %d more\n", len(lines)-max)
+			return
+		}
+		fmt.Fprintf(w, "  %s\n", l)
+	}
 }

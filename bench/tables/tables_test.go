@@ -2,6 +2,7 @@ package tables
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -27,5 +28,18 @@ func TestParseSizes(t *testing.T) {
 		if _, err := ParseSizes(bad, 2); err == nil {
 			t.Errorf("ParseSizes(%q): no error", bad)
 		}
+	}
+}
+
+func TestWriteList(t *testing.T) {
+	var b strings.Builder
+	WriteList(&b, []string{"a", "b", "c"}, 2)
+	if got := b.String(); got != "  a\n  b\n  … and 1 more\n" {
+		t.Errorf("WriteList = %q", got)
+	}
+	b.Reset()
+	WriteList(&b, []string{"a"}, 2)
+	if got := b.String(); got != "  a\n" {
+		t.Errorf("WriteList = %q", got)
 	}
 }
