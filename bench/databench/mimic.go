@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
@@ -16,8 +15,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
+
+	"github.com/mimic-emu/mimic/internal/demo"
 )
 
 // profile is the part of MIMIC_HOME/profile.json the harness reads.
@@ -105,17 +105,17 @@ func buildMimic(ctx context.Context, src, dir string, withPprof bool, log io.Wri
 	return bin, nil
 }
 
-// mimicServer is a running `mimic up` and an operator's clients for it.
+// mimicServer is a running `mimic up` and its operator's client (the one
+// the demo loads through: ARM at mimic's URL, the data planes at Azure's
+// hostnames through the proxy).
 type mimicServer struct {
 	proc      *process
 	home      string
 	prof      profile
 	ca        *x509.CertPool
-	direct    *http.Client // ARM and the token endpoint
-	proxied   *http.Client // the data planes, through the proxy
 	proxyURL  *url.URL
 	pprofAddr string
-	tokens    map[string]string
+	op        *demo.HTTPClient
 }
 
 // startMimic runs `mimic up` on free ports in a new home under dir and
@@ -132,7 +132,7 @@ func startMimic(ctx context.Context, bin, dir string, withPprof bool) (*mimicSer
 	if err != nil {
 		return nil, err
 	}
-	m := &mimicServer{proc: p, home: home, tokens: map[string]string{}}
+	m := &mimicServer{proc: p, home: home}
 	fail := func(err error) (*mimicServer, error) {
 		p.stop(5 * time.Second)
 		return nil, fmt.Errorf("%w\nmimic's log:\n%s", err, p.tail())
@@ -161,9 +161,8 @@ func startMimic(ctx context.Context, bin, dir string, withPprof bool) (*mimicSer
 	if m.proxyURL, err = url.Parse(m.prof.Endpoints.Proxy); err != nil || m.prof.Endpoints.Proxy == "" {
 		return fail(fmt.Errorf("profile.json's proxy %q: %v", m.prof.Endpoints.Proxy, err))
 	}
-	tlsConf := &tls.Config{RootCAs: m.ca}
-	m.direct = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsConf}}
-	m.proxied = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsConf, Proxy: http.ProxyURL(m.proxyURL)}}
+	m.op = &demo.HTTPClient{ARMURL: m.prof.Endpoints.ResourceManager, AuthorityURL: m.prof.Endpoints.ActiveDirectory, Proxy: m.prof.Endpoints.Proxy,
+		Tenant: m.prof.TenantID, ClientID: m.prof.Operator.ClientID, Secret: m.prof.Operator.ClientSecret, CA: m.ca}
 	if withPprof {
 		a, err := os.ReadFile(pprofFile)
 		if err != nil {
@@ -174,43 +173,7 @@ func startMimic(ctx context.Context, bin, dir string, withPprof bool) (*mimicSer
 	return m, nil
 }
 
-func (m *mimicServer) stop() {
-	if m.direct != nil {
-		m.direct.CloseIdleConnections()
-		m.proxied.CloseIdleConnections()
-	}
-	m.proc.stop(20 * time.Second)
-}
-
-// token gets an operator token for resource with client credentials.
-func (m *mimicServer) token(ctx context.Context, resource string) (string, error) {
-	if t := m.tokens[resource]; t != "" {
-		return t, nil
-	}
-	form := url.Values{
-		"grant_type":    {"client_credentials"},
-		"client_id":     {m.prof.Operator.ClientID},
-		"client_secret": {m.prof.Operator.ClientSecret},
-		"scope":         {resource + "/.default"},
-	}
-	u := strings.TrimSuffix(m.prof.Endpoints.ActiveDirectory, "/") + "/" + m.prof.TenantID + "/oauth2/v2.0/token"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	var out struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := send(m.direct, req, &out); err != nil {
-		return "", err
-	}
-	if out.AccessToken == "" {
-		return "", fmt.Errorf("no token for %s", resource)
-	}
-	m.tokens[resource] = out.AccessToken
-	return out.AccessToken, nil
-}
+func (m *mimicServer) stop() { m.proc.stop(20 * time.Second) }
 
 // send sends req and decodes a JSON answer into out; a status of 400 or
 // more is an error.
@@ -233,40 +196,9 @@ func send(hc *http.Client, req *http.Request, out any) error {
 	return nil
 }
 
-// call sends an operator request with a token for resource: to ARM
-// directly, to the data planes (proxied) through the proxy.
-func (m *mimicServer) call(ctx context.Context, proxied bool, method, u, resource string, body []byte, header http.Header, out any) error {
-	tok, err := m.token(ctx, resource)
-	if err != nil {
-		return err
-	}
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
-	if err != nil {
-		return err
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	req.Header.Set("Authorization", "Bearer "+tok)
-	hc := m.direct
-	if proxied {
-		hc = m.proxied
-	}
-	return send(hc, req, out)
-}
-
 // armPut PUTs a JSON body at an ARM path (with its api-version).
 func (m *mimicServer) armPut(ctx context.Context, path, api string, body, out any) error {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	u := strings.TrimSuffix(m.prof.Endpoints.ResourceManager, "/") + path + "?api-version=" + api
-	return m.call(ctx, false, http.MethodPut, u, "https://management.azure.com", b, http.Header{"Content-Type": {"application/json"}}, out)
+	return m.op.ARM(ctx, http.MethodPut, path+"?api-version="+api, body, out)
 }
 
 // assign grants role to the operator at scope.
@@ -326,33 +258,22 @@ func (m *mimicServer) setup(ctx context.Context, content []byte) (*estate, error
 		return nil, err
 	}
 
-	const storage, keyvault = "https://storage.azure.com", "https://vault.azure.net"
-	base := "https://" + e.account + ".blob.core.windows.net/cont1"
-	h := http.Header{"X-Ms-Version": {blobVersion}}
 	// Role assignments reach the data planes' engine a moment after ARM
-	// answers: retry the first write.
-	if err := retry(ctx, func() error {
-		return m.call(ctx, true, http.MethodPut, base+"?restype=container", storage, nil, h, nil)
-	}); err != nil {
-		return nil, fmt.Errorf("create the container: %w", err)
-	}
-	e.blobURL = base + "/b1"
-	hb := http.Header{"X-Ms-Version": {blobVersion}, "X-Ms-Blob-Type": {"BlockBlob"}, "Content-Type": {"application/octet-stream"}}
-	if err := m.call(ctx, true, http.MethodPut, e.blobURL, storage, content, hb, nil); err != nil {
+	// answers: retry the writes (the container's creation tolerates a
+	// container already made).
+	e.blobURL = "https://" + e.account + ".blob.core.windows.net/cont1/b1"
+	if err := retry(ctx, func() error { return m.op.PutBlob(ctx, e.account, "cont1", "b1", string(content)) }); err != nil {
 		return nil, fmt.Errorf("put the blob: %w", err)
 	}
 	e.secretURL = "https://" + e.vault + ".vault.azure.net/secrets/bench?api-version=7.4"
-	sb, _ := json.Marshal(map[string]string{"value": e.secretValue})
-	if err := retry(ctx, func() error {
-		return m.call(ctx, true, http.MethodPut, e.secretURL, keyvault, sb, http.Header{"Content-Type": {"application/json"}}, nil)
-	}); err != nil {
+	if err := retry(ctx, func() error { return m.op.SetSecret(ctx, e.vault, "bench", e.secretValue) }); err != nil {
 		return nil, fmt.Errorf("set the secret: %w", err)
 	}
 	var err error
-	if e.blobToken, err = m.token(ctx, storage); err != nil {
+	if e.blobToken, err = m.op.Token(ctx, "https://storage.azure.com"); err != nil {
 		return nil, err
 	}
-	if e.vaultToken, err = m.token(ctx, keyvault); err != nil {
+	if e.vaultToken, err = m.op.Token(ctx, "https://vault.azure.net"); err != nil {
 		return nil, err
 	}
 	return e, nil
