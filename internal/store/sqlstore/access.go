@@ -86,31 +86,7 @@ func (t *tx) appendAccessChunk(ctx context.Context, entries []*store.Access) err
 }
 
 func (t *tx) ListAccess(ctx context.Context, f store.AccessFilter) ([]*store.Access, error) {
-	var where []string
-	var args []any
-	if f.IdentityID != "" {
-		where, args = append(where, "identity_key = ?"), append(args, strings.ToLower(f.IdentityID))
-	}
-	if f.ComputeID != "" {
-		where, args = append(where, "compute_key = ?"), append(args, strings.ToLower(f.ComputeID))
-	}
-	if f.PrincipalID != "" {
-		where, args = append(where, "principal_id = ?"), append(args, strings.ToLower(f.PrincipalID))
-	}
-	if !f.Since.IsZero() {
-		where, args = append(where, "at >= ?"), append(args, nanos(f.Since))
-	}
-	if f.AfterSeq > 0 {
-		where, args = append(where, "seq > ?"), append(args, f.AfterSeq)
-	}
-	q := accessCols
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY seq"
-	if f.Limit > 0 {
-		q += fmt.Sprintf(" LIMIT %d", f.Limit)
-	}
+	q, args := logQuery(accessCols, store.SignInFilter(f))
 	rows, err := t.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -131,10 +107,5 @@ func (t *tx) ListAccess(ctx context.Context, f store.AccessFilter) ([]*store.Acc
 }
 
 func (t *tx) DeleteAccessBefore(ctx context.Context, before time.Time) (int, error) {
-	res, err := t.exec(ctx, qDeleteAccessTo, nanos(before))
-	if err != nil {
-		return 0, err
-	}
-	n, err := res.RowsAffected()
-	return int(n), err
+	return t.deleteBefore(ctx, qDeleteAccessTo, before)
 }

@@ -99,31 +99,7 @@ func (t *tx) AppendSignIns(ctx context.Context, entries []*store.SignIn) error {
 }
 
 func (t *tx) ListSignIns(ctx context.Context, f store.SignInFilter) ([]*store.SignIn, error) {
-	var where []string
-	var args []any
-	if f.IdentityID != "" {
-		where, args = append(where, "identity_key = ?"), append(args, strings.ToLower(f.IdentityID))
-	}
-	if f.ComputeID != "" {
-		where, args = append(where, "compute_key = ?"), append(args, strings.ToLower(f.ComputeID))
-	}
-	if f.PrincipalID != "" {
-		where, args = append(where, "principal_id = ?"), append(args, strings.ToLower(f.PrincipalID))
-	}
-	if !f.Since.IsZero() {
-		where, args = append(where, "at >= ?"), append(args, nanos(f.Since))
-	}
-	if f.AfterSeq > 0 {
-		where, args = append(where, "seq > ?"), append(args, f.AfterSeq)
-	}
-	q := signInCols
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY seq"
-	if f.Limit > 0 {
-		q += fmt.Sprintf(" LIMIT %d", f.Limit)
-	}
+	q, args := logQuery(signInCols, f)
 	rows, err := t.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -144,7 +120,43 @@ func (t *tx) ListSignIns(ctx context.Context, f store.SignInFilter) ([]*store.Si
 }
 
 func (t *tx) DeleteSignInsBefore(ctx context.Context, before time.Time) (int, error) {
-	res, err := t.exec(ctx, qDeleteSignInsTo, nanos(before))
+	return t.deleteBefore(ctx, qDeleteSignInsTo, before)
+}
+
+// logQuery builds a log listing (the sign-in and access logs share their
+// filter and key columns): cols, the filter's conditions, oldest first.
+func logQuery(cols string, f store.SignInFilter) (string, []any) {
+	var where []string
+	var args []any
+	if f.IdentityID != "" {
+		where, args = append(where, "identity_key = ?"), append(args, strings.ToLower(f.IdentityID))
+	}
+	if f.ComputeID != "" {
+		where, args = append(where, "compute_key = ?"), append(args, strings.ToLower(f.ComputeID))
+	}
+	if f.PrincipalID != "" {
+		where, args = append(where, "principal_id = ?"), append(args, strings.ToLower(f.PrincipalID))
+	}
+	if !f.Since.IsZero() {
+		where, args = append(where, "at >= ?"), append(args, nanos(f.Since))
+	}
+	if f.AfterSeq > 0 {
+		where, args = append(where, "seq > ?"), append(args, f.AfterSeq)
+	}
+	q := cols
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY seq"
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	return q, args
+}
+
+// deleteBefore runs a log's retention delete and counts the rows it took.
+func (t *tx) deleteBefore(ctx context.Context, query string, before time.Time) (int, error) {
+	res, err := t.exec(ctx, query, nanos(before))
 	if err != nil {
 		return 0, err
 	}
