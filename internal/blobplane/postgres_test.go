@@ -1,48 +1,17 @@
 package blobplane
 
 import (
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"net/http"
-	"net/url"
 	"testing"
 
 	"github.com/mimic-emu/mimic/internal/testenv"
 )
 
-// postgresDSN returns a DSN whose search_path is a fresh schema, dropped
-// when the test ends.
-func postgresDSN(t *testing.T) string {
-	t.Helper()
-	base := testenv.PostgresDSN(t)
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "mimic_blob_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		testenv.Missing(t, "cannot create a schema in %s: %v", base, err)
-	}
-	t.Cleanup(func() { admin.Exec("DROP SCHEMA " + schema + " CASCADE") })
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
 // TestPostgresReplicas runs two planes on one PostgreSQL store and one
 // content directory, as replicas do: what one writes, the other serves at
 // once, though it had the blob's properties cached.
 func TestPostgresReplicas(t *testing.T) {
-	dsn := postgresDSN(t)
+	dsn := testenv.PostgresSchema(t, "mimic_blob_")
 	dir := t.TempDir()
 	a := openEnvStore(t, dir, dsn, true)
 	t.Cleanup(a.close)

@@ -4,8 +4,14 @@
 package testenv
 
 import (
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
 	"os"
 	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 )
 
 // Strict reports whether missing test dependencies must fail rather than
@@ -31,4 +37,32 @@ func PostgresDSN(t testing.TB) string {
 		Missing(t, "MIMIC_TEST_POSTGRES is not set (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
 	}
 	return dsn
+}
+
+// PostgresSchema returns a PostgreSQL URL (PostgresDSN's) whose
+// search_path is a fresh schema named prefix and random hex, dropped when
+// the test ends, so that tests never see each other's rows.
+func PostgresSchema(t testing.TB, prefix string) string {
+	t.Helper()
+	base := PostgresDSN(t)
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	var b [6]byte
+	rand.Read(b[:])
+	schema := prefix + hex.EncodeToString(b[:])
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		Missing(t, "cannot create a schema in %s: %v", base, err)
+	}
+	t.Cleanup(func() { admin.Exec("DROP SCHEMA " + schema + " CASCADE") })
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
 }

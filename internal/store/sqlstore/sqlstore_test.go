@@ -3,12 +3,8 @@ package sqlstore
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,35 +39,8 @@ func TestSQLiteMemory(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return openT(t, ":memory:") })
 }
 
-// postgresSchema returns a DSN whose search_path is a fresh schema, dropped
-// when the test ends, so tests never see each other's rows.
-func postgresSchema(t *testing.T) string {
-	t.Helper()
-	base := testenv.PostgresDSN(t)
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "mimic_test_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		testenv.Missing(t, "cannot create a schema in %s: %v", base, err)
-	}
-	t.Cleanup(func() { admin.Exec("DROP SCHEMA " + schema + " CASCADE") })
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
 func TestPostgres(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return openT(t, postgresSchema(t)) })
+	storetest.Run(t, func(t *testing.T) store.Store { return openT(t, testenv.PostgresSchema(t, "mimic_test_")) })
 }
 
 func TestMigrationsAreIdempotent(t *testing.T) {
@@ -182,4 +151,4 @@ func testKill9(t *testing.T, dsn string) {
 
 func TestKill9SQLite(t *testing.T) { testKill9(t, filepath.Join(t.TempDir(), "durable.db")) }
 
-func TestKill9Postgres(t *testing.T) { testKill9(t, postgresSchema(t)) }
+func TestKill9Postgres(t *testing.T) { testKill9(t, testenv.PostgresSchema(t, "mimic_test_")) }
