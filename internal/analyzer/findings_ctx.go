@@ -246,7 +246,7 @@ func (f *findingCtx) grants(as *authz.Assignment) *grantSet {
 		return gs
 	}
 	gs := f.grantSetOf(as)
-	if f.a.denied(as.PrincipalID) {
+	if f.g.denied(as.PrincipalID) {
 		gs = f.withoutDenied(gs, as)
 	}
 	f.byAssignment[as] = gs

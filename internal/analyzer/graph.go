@@ -78,6 +78,8 @@ type graph struct {
 	// decided one by one, deny assignments applied (addDirectEdges, and
 	// radius for what lies under their scopes).
 	deniedWrites map[int32][]int32
+	// denied reports whether a deny assignment may apply to a principal.
+	denied func(string) bool
 	// trees pools the scratch space of searches.
 	trees sync.Pool
 }
@@ -215,7 +217,7 @@ func buildGraph(e *Estate) *graph {
 	// identity, so assign edges leave only identities that can write some
 	// compute themselves.
 	roleGrants := map[string][numCaps]bool{}
-	denied := deniedPrincipals(e.Denies)
+	g.denied = deniedPrincipals(e.Denies)
 	type grant struct {
 		ii, si, ai int32
 		caps       [numCaps]bool
@@ -238,7 +240,7 @@ func buildGraph(e *Estate) *graph {
 			caps = roleCapabilities(e.engine, a.RoleID)
 			roleGrants[a.RoleID] = caps
 		}
-		if denied(a.PrincipalID) {
+		if g.denied(a.PrincipalID) {
 			// Its computes and identities are decided one by one, and so
 			// is what a role assignment write still yields it.
 			if caps[capRoleAssign] && e.engine.Allowed(authz.Request{Principals: []string{a.PrincipalID}, Action: capActions[capRoleAssign][0], Scope: a.Scope}) {
@@ -265,7 +267,7 @@ func buildGraph(e *Estate) *graph {
 			add(g.identityNode(gr.ii), g.capNode(gr.si, capAssign), edgeRole, gr.ai)
 		}
 	}
-	g.addDirectEdges(denied, &edges)
+	g.addDirectEdges(&edges)
 	g.freeze(edges)
 	return g
 }
@@ -348,10 +350,10 @@ func deniedPrincipals(denies []authz.DenyAssignment) func(string) bool {
 
 // addDirectEdges decides, target by target with the engine, the
 // capabilities of identities a deny assignment may touch.
-func (g *graph) addDirectEdges(denied func(string) bool, edges *[]rawEdge) {
+func (g *graph) addDirectEdges(edges *[]rawEdge) {
 	en := g.e.engine
 	for ii, id := range g.ids {
-		if !denied(id.PrincipalID) || len(en.AssignmentsFor(id.PrincipalID)) == 0 {
+		if !g.denied(id.PrincipalID) || len(en.AssignmentsFor(id.PrincipalID)) == 0 {
 			continue
 		}
 		from := g.identityNode(int32(ii))

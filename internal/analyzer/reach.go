@@ -62,13 +62,11 @@ type Analysis struct {
 	g *graph
 	// children is the scope tree, for subtree enumeration.
 	children [][]int32
-	// denied reports whether a deny assignment may apply to a principal.
-	denied func(string) bool
 }
 
 // New builds the analysis of an estate.
 func New(e *Estate) *Analysis {
-	a := &Analysis{E: e, g: buildGraph(e), denied: deniedPrincipals(e.Denies)}
+	a := &Analysis{E: e, g: buildGraph(e)}
 	a.children = make([][]int32, len(a.g.scopes))
 	for s, p := range a.g.parentOf {
 		if p >= 0 {
@@ -389,7 +387,7 @@ func applicable(perms []authz.Permission, typ string) permSet {
 // denied pattern inside a granted wildcard is kept as a NotAction or
 // NotDataAction of the reach, as a role's own exclusions are.
 func (a *Analysis) withoutDenied(p permSet, principal, resource string) permSet {
-	if a.denied == nil || !a.denied(principal) {
+	if !a.g.denied(principal) {
 		return p
 	}
 	for _, d := range a.E.engine.DenyAssignmentsAt([]string{principal}, resource) {

@@ -598,10 +598,10 @@ func (e *Engine) DenyAssignmentsAt(principals []string, scope string) []DenyAssi
 		return nil
 	}
 	var out []DenyAssignment
-	seen := map[*compiledDeny]bool{}
+	var seen []*compiledDeny // few: a list, not a map
 	add := func(d *compiledDeny) {
-		if !seen[d] && d.reaches(principals, s) {
-			seen[d] = true
+		if !slices.Contains(seen, d) && d.reaches(principals, s) {
+			seen = append(seen, d)
 			out = append(out, d.d)
 		}
 	}
