@@ -181,24 +181,24 @@ func (rd *RadiusDiff) like(b *Analysis, key string) RadiusDiff {
 	}
 	out.Environment = b.E.Labels(out.Start).Env.Value
 	out.SameAs = rd.Start
-	strip := func(l []ReachChange) []ReachChange {
-		l = slices.Clone(l)
-		for i := range l {
-			l[i].Path = nil
-		}
-		return l
-	}
-	held := func(l []Held) []Held {
-		l = slices.Clone(l)
-		for i := range l {
-			l[i].Path = nil
-		}
-		return l
-	}
-	out.Gained, out.Lost, out.Changed = strip(rd.Gained), strip(rd.Lost), strip(rd.Changed)
-	out.IdentitiesGained, out.IdentitiesLost = held(rd.IdentitiesGained), held(rd.IdentitiesLost)
-	out.ComputesGained, out.ComputesLost = held(rd.ComputesGained), held(rd.ComputesLost)
+	out.Gained, out.Lost, out.Changed = withoutPaths(rd.Gained), withoutPaths(rd.Lost), withoutPaths(rd.Changed)
+	out.IdentitiesGained, out.IdentitiesLost = withoutPaths(rd.IdentitiesGained), withoutPaths(rd.IdentitiesLost)
+	out.ComputesGained, out.ComputesLost = withoutPaths(rd.ComputesGained), withoutPaths(rd.ComputesLost)
 	return out
+}
+
+// withoutPaths copies a list of gains or losses without their paths.
+func withoutPaths[T ReachChange | Held](l []T) []T {
+	l = slices.Clone(l)
+	for i := range l {
+		switch v := any(&l[i]).(type) {
+		case *ReachChange:
+			v.Path = nil
+		case *Held:
+			v.Path = nil
+		}
+	}
+	return l
 }
 
 // grantedOver lists the identities holding a role assignment at or above
