@@ -4,85 +4,179 @@ import (
 	"math/bits"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/mimic-emu/mimic/internal/authz"
 	"github.com/mimic-emu/mimic/internal/resourceid"
 )
 
-// findingCtx holds what several rules share, computed once per run.
-type findingCtx struct {
+// findingIndex is what the rules read and never change once built: who
+// holds what, and the labels, label classes and environments of scopes,
+// computes and identities. The shards of a run share it.
+type findingIndex struct {
 	a     *Analysis
 	e     *Estate
 	g     *graph
 	usage *Usage
-	// holders lists, per identity index, the computes that hold it.
+	// holders lists, per identity index, the computes that hold it;
+	// heldOn, per compute index, the identities it holds.
 	holders [][]int32
-	roles   map[string]*roleInfo
+	heldOn  [][]int32
 	// envBit numbers environments; envMask has, per scope, the
 	// environments at or under it (bit 63 collects any beyond 63).
-	envBit  map[string]uint
-	envMask []uint64
-	radii   map[int32]*Radius
-	byID    map[string]*authz.Assignment
-	// top marks scopes that are top-level resources.
-	top          []bool
-	grantSets    map[string]*grantSet
-	byAssignment map[*authz.Assignment]*grantSet
-	assignments  map[string][]*authz.Assignment // by principal id (assignmentsOf)
-	resAt        []*Resource
+	envBit   map[string]uint
+	envNames []string // by bit
+	envMask  []uint64
+	// top marks scopes that are top-level resources; uai those that are
+	// user-assigned identities' resources.
+	top, uai []bool
+	resAt    []*Resource
 	// computeAt and identityAt give the compute or identity whose resource
 	// a scope is, or -1.
 	computeAt, identityAt []int32
-	perms                 map[string]permSet
-	unders                map[int32][]int32
 	// envOf and teamOf label resource scopes.
 	envOf, teamOf []string
 	// labels and scope indexes of computes and identities.
 	computeLabels, identityLabels []Labels
 	computeScope, identityScope   []int32
+	// computeKeys and identityKeys are their lowered ids; computeCls and
+	// identityCls their label classes.
+	computeKeys, identityKeys []string
+	computeCls, identityCls   []int32
+	// cls is the label class of each scope (classes, classIdx).
+	cls      []int32
+	classes  []labelClass
+	classIdx map[string]int32
+
+	// helds caches heldBy, per identity: Findings fills it, each shard
+	// its own identities, before the rules run; its grant sets and scope
+	// facts are not changed once made. grantSetCount numbers grant sets.
+	helds         [][]held
+	grantSetCount atomic.Int32
 }
 
+// findingCtx is one shard of a findings run: the shared index, and what
+// its rules work out lazily, each once. A shard takes every shards-th
+// identity, assignment and escalation class (mine).
+type findingCtx struct {
+	*findingIndex
+	shard, shards int
+
+	roles        map[string]*roleInfo
+	radii        map[int32]*Radius
+	byID         map[string]*authz.Assignment
+	grantSets    map[grantKey]*grantSet
+	byAssignment map[*authz.Assignment]*grantSet
+	assignments  map[string][]*authz.Assignment // by principal id (assignmentsOf)
+	perms        map[permKey]permSet
+	unders       map[int32][]int32
+	scratch      addedScratch
+	// crossSeen, startSeen and esc are escalation-path's scratch.
+	crossSeen, startSeen marker
+	esc                  escSearch
+	// Evidence shared by the findings of an identity (clipped: an append
+	// copies): its reference, its holders' and its assignments'.
+	idRefs     map[*Identity]*IdentityRef
+	holderRefs [][]ComputeRef
+	heldRefs   [][]AssignmentRef
+	// scopes caches what the rules ask of scope strings; idParts and
+	// splitNames what fixes ask of ids and of split identities' names.
+	scopes     map[string]*scopeFacts
+	idParts    map[string]idParts
+	splitNames map[[2]string]string
+}
+
+// mine reports whether the i-th identity, assignment or class is this
+// shard's.
+func (f *findingCtx) mine(i int) bool { return f.shards <= 1 || i%f.shards == f.shard }
+
+// scopeFacts are what the rules ask of a scope string, worked out once.
+// They do not change once made: the shards of a run read each other's.
+type scopeFacts struct {
+	idx     int32 // in the graph's scopes
+	indexed bool  // idx is valid
+	desc    string
+	labels  Labels
+}
+
+// labelsOf returns the labels of a scope (or any resource id).
+func (f *findingCtx) labelsOf(scope string) Labels { return f.scope(scope).labels }
+
+func (f *findingCtx) scope(scope string) *scopeFacts {
+	if sf, ok := f.scopes[scope]; ok {
+		return sf
+	}
+	sf := &scopeFacts{labels: f.e.Labels(scope), desc: f.describeScopeUncached(scope)}
+	// The graph's own key first: parsing is for odd spellings.
+	if sf.idx, sf.indexed = f.g.scopeIdx[scopeKey(scope)]; !sf.indexed {
+		sf.idx, sf.indexed = f.a.scopeOf(scope)
+	}
+	f.scopes[scope] = sf
+	return sf
+}
+
+// newFindingCtx makes the only shard of a run.
 func newFindingCtx(a *Analysis, opts FindingsOptions) *findingCtx {
+	return newFindingIndex(a, opts).shard(0, 1)
+}
+
+// shard makes shard k of n.
+func (x *findingIndex) shard(k, n int) *findingCtx {
+	ids := len(x.g.ids)
+	return &findingCtx{findingIndex: x, shard: k, shards: n,
+		roles: map[string]*roleInfo{}, radii: map[int32]*Radius{},
+		grantSets: map[grantKey]*grantSet{}, byAssignment: map[*authz.Assignment]*grantSet{}, assignments: map[string][]*authz.Assignment{}, perms: map[permKey]permSet{}, unders: map[int32][]int32{},
+		idRefs: map[*Identity]*IdentityRef{}, holderRefs: make([][]ComputeRef, ids), heldRefs: make([][]AssignmentRef, ids),
+		scopes: map[string]*scopeFacts{}, idParts: map[string]idParts{}, splitNames: map[[2]string]string{}}
+}
+
+func newFindingIndex(a *Analysis, opts FindingsOptions) *findingIndex {
 	g := a.g
-	f := &findingCtx{a: a, e: a.E, g: g, usage: opts.Usage, holders: make([][]int32, len(g.ids)),
-		roles: map[string]*roleInfo{}, envBit: map[string]uint{}, radii: map[int32]*Radius{},
-		grantSets: map[string]*grantSet{}, byAssignment: map[*authz.Assignment]*grantSet{}, assignments: map[string][]*authz.Assignment{}, perms: map[string]permSet{}, unders: map[int32][]int32{}}
+	f := &findingIndex{a: a, e: a.E, g: g, usage: opts.Usage, holders: make([][]int32, len(g.ids)), helds: make([][]held, len(g.ids)),
+		envBit: map[string]uint{}, classIdx: map[string]int32{}}
+	f.classOf("", "")
+	f.heldOn = make([][]int32, len(g.computes))
 	for ci, c := range g.computes {
 		for _, key := range c.Identities {
 			if ii, ok := g.identityIdx[strings.ToLower(key)]; ok {
 				f.holders[ii] = append(f.holders[ii], int32(ci))
+				f.heldOn[ci] = append(f.heldOn[ci], ii)
 			}
 		}
 	}
 	f.envMask = make([]uint64, len(g.scopes))
-	f.top = make([]bool, len(g.scopes))
+	f.top, f.uai = make([]bool, len(g.scopes)), make([]bool, len(g.scopes))
 	f.envOf, f.teamOf = make([]string, len(g.scopes)), make([]string, len(g.scopes))
 	f.resAt = make([]*Resource, len(g.scopes))
+	f.cls = make([]int32, len(g.scopes))
 	for s, key := range g.scopes {
 		if res := f.e.resourceByKey[key]; res != nil {
 			f.resAt[s] = res
 			l := f.e.Labels(res.ID)
 			f.envOf[s], f.teamOf[s] = l.Env.Value, l.Team.Value
-			f.envMask[s] = f.envBitOf(l.Env.Value)
+			f.cls[s] = f.classOf(l.Env.Value, l.Team.Value)
+			f.envMask[s] = f.registerEnv(l.Env.Value)
 			f.top[s] = topLevel(res.ID)
+			f.uai[s] = strings.EqualFold(res.Type, "Microsoft.ManagedIdentity/userAssignedIdentities")
 		}
 	}
-	f.computeLabels, f.computeScope = make([]Labels, len(g.computes)), make([]int32, len(g.computes))
+	f.computeLabels, f.computeScope, f.computeKeys = make([]Labels, len(g.computes)), make([]int32, len(g.computes)), make([]string, len(g.computes))
 	f.computeAt, f.identityAt = make([]int32, len(g.scopes)), make([]int32, len(g.scopes))
 	for s := range g.scopes {
 		f.computeAt[s], f.identityAt[s] = -1, -1
 	}
 	for ci, c := range g.computes {
-		f.computeLabels[ci], f.computeScope[ci] = f.e.Labels(c.ID), scopeIndex(g, c.ID)
+		f.computeLabels[ci], f.computeScope[ci], f.computeKeys[ci] = f.e.Labels(c.ID), scopeIndex(g, c.ID), strings.ToLower(c.ID)
+		f.computeCls = append(f.computeCls, f.classOf(f.computeLabels[ci].Env.Value, f.computeLabels[ci].Team.Value))
 		if s := f.computeScope[ci]; s >= 0 {
 			f.computeAt[s] = int32(ci)
 		}
 	}
-	f.identityLabels, f.identityScope = make([]Labels, len(g.ids)), make([]int32, len(g.ids))
+	f.identityLabels, f.identityScope, f.identityKeys = make([]Labels, len(g.ids)), make([]int32, len(g.ids)), make([]string, len(g.ids))
 	for ii, id := range g.ids {
-		f.identityLabels[ii], f.identityScope[ii] = f.e.Labels(id.Key), scopeIndex(g, id.Key)
+		f.identityLabels[ii], f.identityScope[ii], f.identityKeys[ii] = f.e.Labels(id.Key), scopeIndex(g, id.Key), strings.ToLower(id.Key)
+		f.identityCls = append(f.identityCls, f.classOf(f.identityLabels[ii].Env.Value, f.identityLabels[ii].Team.Value))
 		if s := f.identityScope[ii]; s >= 0 {
 			f.identityAt[s] = int32(ii)
 		}
@@ -96,6 +190,13 @@ func newFindingCtx(a *Analysis, opts FindingsOptions) *findingCtx {
 			f.envMask[p] |= f.envMask[s]
 		}
 	}
+	// Every environment has its bit now: envBitOf only reads from here on.
+	for _, l := range f.computeLabels {
+		f.registerEnv(l.Env.Value)
+	}
+	for _, l := range f.identityLabels {
+		f.registerEnv(l.Env.Value)
+	}
 	return f
 }
 
@@ -106,7 +207,8 @@ func scopeIndex(g *graph, id string) int32 {
 	return -1
 }
 
-func (f *findingCtx) envBitOf(env string) uint64 {
+// registerEnv numbers an environment (while the index is built).
+func (f *findingIndex) registerEnv(env string) uint64 {
 	if env == "" {
 		return 0
 	}
@@ -114,8 +216,21 @@ func (f *findingCtx) envBitOf(env string) uint64 {
 	if !ok {
 		b = min(uint(len(f.envBit)), 63)
 		f.envBit[env] = b
+		f.envNames = append(f.envNames, env)
 	}
 	return 1 << b
+}
+
+// envBitOf is an environment's bit; one the index has not numbered (none
+// should be) shares bit 63.
+func (f *findingIndex) envBitOf(env string) uint64 {
+	if env == "" {
+		return 0
+	}
+	if b, ok := f.envBit[env]; ok {
+		return 1 << b
+	}
+	return 1 << 63
 }
 
 // roleInfo is what the rules need to know of a role.
@@ -128,6 +243,8 @@ type roleInfo struct {
 	// computes or identities (run-command, write, cluster admin, assign,
 	// federated credentials).
 	writeAll, admin, data, write, computes bool
+	// listKeys: lists storage account keys; vaultWrite: writes vaults.
+	listKeys, vaultWrite bool
 }
 
 // privileged reports a write-everything or role-assigning role.
@@ -149,6 +266,8 @@ func (f *findingCtx) role(id string) *roleInfo {
 	if role, ok := f.e.engine.Role(id); ok {
 		r.role, r.name = role, role.Name
 		r.caps = roleCapabilities(f.e.engine, id)
+		r.listKeys = roleAllows(role, "Microsoft.Storage/storageAccounts/listkeys/action")
+		r.vaultWrite = roleAllows(role, "Microsoft.KeyVault/vaults/write")
 		r.admin = r.caps[capRoleAssign]
 		r.computes = r.caps[capRunCommand] || r.caps[capWriteVM] || r.caps[capWriteSite] || r.caps[capClusterAdmin] || r.caps[capAssign] || r.caps[capFederate]
 		for _, p := range role.Permissions {
@@ -212,9 +331,9 @@ func (f *findingCtx) envCount(ii int32) int {
 	for _, ci := range f.holders[ii] {
 		mask |= f.envBitOf(f.computeLabels[ci].Env.Value)
 	}
-	for _, as := range f.assignmentsOf(f.g.ids[ii]) {
-		if s, ok := f.a.scopeOf(as.Scope); ok {
-			mask |= f.envMask[s]
+	for _, h := range f.heldBy(ii) {
+		if h.scope >= 0 {
+			mask |= f.envMask[h.scope]
 		}
 	}
 	return bits.OnesCount64(mask)
@@ -232,6 +351,50 @@ type grantSet struct {
 	idents   []int32
 	// keys: some resource's flags have listKeys or policy write.
 	keys bool
+	// envs: the environment bits of res (envBitOf).
+	envs uint64
+	// idx numbers the grant sets of a findings run.
+	idx int32
+}
+
+func (f *findingCtx) newGrantSet() *grantSet {
+	return &grantSet{idx: f.grantSetCount.Add(1) - 1}
+}
+
+// grantKey caches grant sets: one per role, scope and whether a
+// condition applies.
+type grantKey struct {
+	role        *roleInfo
+	scope       int32
+	conditional bool
+}
+
+// held is an assignment with its grant set, its scope's facts and its
+// scope index (-1 when the scope tree lacks it).
+type held struct {
+	as    *authz.Assignment
+	gs    *grantSet
+	sf    *scopeFacts
+	scope int32
+}
+
+// heldBy lists an identity's assignments (as assignmentsOf) with their
+// grant sets, computed once per identity.
+func (f *findingCtx) heldBy(ii int32) []held {
+	if l := f.helds[ii]; l != nil {
+		return l
+	}
+	as := f.assignmentsOf(f.g.ids[ii])
+	l := make([]held, len(as))
+	for i, a := range as {
+		sf := f.scope(a.Scope)
+		l[i] = held{a, f.grantsAt(a, sf), sf, -1}
+		if sf.indexed {
+			l[i].scope = sf.idx
+		}
+	}
+	f.helds[ii] = l
+	return l
 }
 
 // grant flags.
@@ -241,15 +404,23 @@ const (
 	grantPolicyWrite                   // an access-policy vault's write: its secrets
 )
 
+// grants is an assignment's grant set, cached by assignment (heldBy
+// caches them by identity, without the map).
 func (f *findingCtx) grants(as *authz.Assignment) *grantSet {
 	if gs, ok := f.byAssignment[as]; ok {
 		return gs
 	}
-	gs := f.grantSetOf(as)
+	gs := f.grantsAt(as, f.scope(as.Scope))
+	f.byAssignment[as] = gs
+	return gs
+}
+
+// grantsAt is an assignment's grant set, its scope worked out.
+func (f *findingCtx) grantsAt(as *authz.Assignment, sf *scopeFacts) *grantSet {
+	gs := f.grantSetOf(as, sf)
 	if f.g.denied(as.PrincipalID) {
 		gs = f.withoutDenied(gs, as)
 	}
-	f.byAssignment[as] = gs
 	return gs
 }
 
@@ -266,7 +437,7 @@ func (f *findingCtx) withoutDenied(gs *grantSet, as *authz.Assignment) *grantSet
 	allowed := func(action, scope string) bool {
 		return en.Allowed(authz.Request{Principals: []string{as.PrincipalID}, Action: action, Scope: scope})
 	}
-	out := &grantSet{}
+	out := f.newGrantSet()
 	for i, n := range gs.res {
 		res := f.resAt[n]
 		perms := f.a.withoutDenied(f.applicable(ri, res.Type), as.PrincipalID, res.ID)
@@ -285,6 +456,7 @@ func (f *findingCtx) withoutDenied(gs *grantSet, as *authz.Assignment) *grantSet
 		}
 		out.res, out.flags = append(out.res, n), append(out.flags, fl)
 		out.keys = out.keys || fl&(grantListKeys|grantPolicyWrite) != 0
+		out.envs |= f.envBitOf(f.envOf[n])
 	}
 	for _, ci := range gs.computes {
 		if _, ok := yieldsCompute(allowed, f.g.computes[ci]); ok {
@@ -299,18 +471,15 @@ func (f *findingCtx) withoutDenied(gs *grantSet, as *authz.Assignment) *grantSet
 	return out
 }
 
-func (f *findingCtx) grantSetOf(as *authz.Assignment) *grantSet {
-	s, ok := f.a.scopeOf(as.Scope)
-	key := strings.ToLower(as.RoleID) + "\x00" + strconv.Itoa(int(s))
-	if as.Condition != "" {
-		key += "\x00c"
-	}
+func (f *findingCtx) grantSetOf(as *authz.Assignment, sf *scopeFacts) *grantSet {
+	s, ok := sf.idx, sf.indexed
+	ri := f.role(as.RoleID)
+	key := grantKey{ri, s, as.Condition != ""}
 	if gs, ok := f.grantSets[key]; ok {
 		return gs
 	}
-	gs := &grantSet{}
+	gs := f.newGrantSet()
 	f.grantSets[key] = gs
-	ri := f.role(as.RoleID)
 	if ri.role == nil || !ok {
 		return gs
 	}
@@ -318,8 +487,7 @@ func (f *findingCtx) grantSetOf(as *authz.Assignment) *grantSet {
 	if as.Condition != "" {
 		caps = [numCaps]bool{} // as the graph: conditional capabilities are not counted
 	}
-	listKeys := roleAllows(ri.role, "Microsoft.Storage/storageAccounts/listkeys/action")
-	vaultWrite := roleAllows(ri.role, "Microsoft.KeyVault/vaults/write")
+	listKeys, vaultWrite := ri.listKeys, ri.vaultWrite
 	g := f.g
 	f.a.walk(s, func(n int32) {
 		if ci := f.computeAt[n]; ci >= 0 {
@@ -354,6 +522,7 @@ func (f *findingCtx) grantSetOf(as *authz.Assignment) *grantSet {
 		gs.res = append(gs.res, n)
 		gs.flags = append(gs.flags, fl)
 		gs.keys = gs.keys || fl&(grantListKeys|grantPolicyWrite) != 0
+		gs.envs |= f.envBitOf(f.envOf[n])
 	})
 	return gs
 }
@@ -373,9 +542,15 @@ func (f *findingCtx) under(s int32) []int32 {
 	return l
 }
 
+// permKey caches applicable: a role and a resource type as spelt.
+type permKey struct {
+	role *roleInfo
+	typ  string
+}
+
 // applicable is the package's applicable, cached by role and type.
 func (f *findingCtx) applicable(ri *roleInfo, typ string) permSet {
-	key := strings.ToLower(ri.role.ID) + "\x00" + strings.ToLower(typ)
+	key := permKey{ri, typ}
 	if p, ok := f.perms[key]; ok {
 		return p
 	}
@@ -396,19 +571,16 @@ func (f *findingCtx) resourceOf(n int32) *Resource { return f.resAt[n] }
 // finding's added blast radius.
 func (f *findingCtx) addGrants(add *addedBuilder, gs *grantSet) {
 	for i, n := range gs.res {
-		add.addIdx(n, f.resourceOf(n), f.envOf[n], f.teamOf[n], gs.flags[i] != 0)
+		add.addIdx(n, gs.flags[i] != 0)
 	}
 	for _, ci := range gs.computes {
-		c := f.g.computes[ci]
-		add.node(false, c.ID, f.computeLabels[ci])
-		for _, key := range c.Identities {
-			if ii, ok := f.g.identityIdx[strings.ToLower(key)]; ok {
-				add.node(true, f.g.ids[ii].Key, f.identityLabels[ii])
-			}
+		add.computeNode(ci)
+		for _, ii := range f.heldOn[ci] {
+			add.identityNode(ii)
 		}
 	}
 	for _, ii := range gs.idents {
-		add.node(true, f.g.ids[ii].Key, f.identityLabels[ii])
+		add.identityNode(ii)
 	}
 }
 
@@ -421,14 +593,44 @@ func labelRef(l Label) *Label {
 	return &l
 }
 
+// identityRef is an identity's reference, shared by its findings.
 func (f *findingCtx) identityRef(id *Identity) *IdentityRef {
+	if r, ok := f.idRefs[id]; ok {
+		return r
+	}
 	l := f.e.Labels(id.Key)
-	return &IdentityRef{ID: id.Key, Name: id.Name, Kind: string(id.Kind), PrincipalID: id.PrincipalID, ClientID: id.ClientID,
+	r := &IdentityRef{ID: id.Key, Name: id.Name, Kind: string(id.Kind), PrincipalID: id.PrincipalID, ClientID: id.ClientID,
 		Environment: labelRef(l.Env), Team: labelRef(l.Team)}
+	f.idRefs[id] = r
+	return r
 }
 
-func (f *findingCtx) computeRef(c *Compute) ComputeRef {
-	l := f.e.Labels(c.ID)
+// holdersRefs references an identity's holders (computeRefs), once.
+func (f *findingCtx) holdersRefs(ii int32) []ComputeRef {
+	if l := f.holderRefs[ii]; l != nil {
+		return l
+	}
+	l := slices.Clip(f.computeRefs(f.holders[ii]))
+	f.holderRefs[ii] = l
+	return l
+}
+
+// assignmentsRefs references all of an identity's assignments, once.
+func (f *findingCtx) assignmentsRefs(ii int32) []AssignmentRef {
+	if l := f.heldRefs[ii]; l != nil {
+		return l
+	}
+	hs := f.heldBy(ii)
+	l := make([]AssignmentRef, len(hs))
+	for i, h := range hs {
+		l[i] = f.assignmentRefAt(h.as, h.sf)
+	}
+	f.heldRefs[ii] = l
+	return l
+}
+
+func (f *findingCtx) computeRef(ci int32) ComputeRef {
+	c, l := f.g.computes[ci], f.computeLabels[ci]
 	return ComputeRef{ID: c.ID, Name: c.Name, Kind: string(c.Kind), Environment: labelRef(l.Env), Team: labelRef(l.Team)}
 }
 
@@ -438,13 +640,17 @@ func (f *findingCtx) computeRefs(cis []int32) []ComputeRef {
 		if len(out) == maxListed {
 			break
 		}
-		out = append(out, f.computeRef(f.g.computes[ci]))
+		out = append(out, f.computeRef(ci))
 	}
 	return out
 }
 
 func (f *findingCtx) assignmentRef(as *authz.Assignment) AssignmentRef {
-	l := f.e.Labels(as.Scope)
+	return f.assignmentRefAt(as, f.scope(as.Scope))
+}
+
+func (f *findingCtx) assignmentRefAt(as *authz.Assignment, sf *scopeFacts) AssignmentRef {
+	l := sf.labels
 	ref := AssignmentRef{ID: as.ID, Role: f.role(as.RoleID).name, RoleID: as.RoleID, Scope: as.Scope, PrincipalID: as.PrincipalID,
 		Environment: labelRef(l.Env), Team: labelRef(l.Team)}
 	if t, ok := f.usage.Created(as.ID); ok {
@@ -485,13 +691,18 @@ func sortEnvs(envs []string) []string {
 	return envs
 }
 
-// set is a small ordered set of labels, case-insensitive for teams.
+// set is a small ordered set of labels, case-insensitive for teams. It
+// searches its few entries in order, and indexes them once it grows.
 type set struct {
-	fold bool
-	m    map[string]string
+	fold       bool
+	keys, vals []string
+	index      map[string]int
 }
 
-func newSet(fold bool) *set { return &set{fold: fold, m: map[string]string{}} }
+// setIndexFrom is the size from which a set keeps an index.
+const setIndexFrom = 8
+
+func newSet(fold bool) *set { return &set{fold: fold} }
 
 func (s *set) add(v string) {
 	if v == "" {
@@ -501,9 +712,32 @@ func (s *set) add(v string) {
 	if s.fold {
 		k = strings.ToLower(v)
 	}
-	if _, ok := s.m[k]; !ok {
-		s.m[k] = v
+	s.addKey(k, v)
+}
+
+// addKey adds v under its key, folded already for a folding set.
+func (s *set) addKey(k, v string) {
+	if s.hasKey(k) {
+		return
 	}
+	s.keys, s.vals = append(s.keys, k), append(s.vals, v)
+	switch {
+	case len(s.keys) == setIndexFrom:
+		s.index = make(map[string]int, 2*setIndexFrom)
+		for i, k := range s.keys {
+			s.index[k] = i
+		}
+	case len(s.keys) > setIndexFrom:
+		s.index[k] = len(s.keys) - 1
+	}
+}
+
+func (s *set) hasKey(k string) bool {
+	if s.index != nil {
+		_, ok := s.index[k]
+		return ok
+	}
+	return slices.Contains(s.keys, k)
 }
 
 func (s *set) has(v string) bool {
@@ -511,189 +745,24 @@ func (s *set) has(v string) bool {
 	if s.fold {
 		k = strings.ToLower(v)
 	}
-	_, ok := s.m[k]
-	return ok
+	return s.hasKey(k)
 }
 
-func (s *set) len() int { return len(s.m) }
+func (s *set) len() int { return len(s.keys) }
 
+// list returns the values, ordered: by folded key, or environments from
+// least to most protected.
 func (s *set) list() []string {
-	out := make([]string, 0, len(s.m))
-	for _, v := range s.m {
-		out = append(out, v)
-	}
+	out := make([]string, len(s.vals))
+	copy(out, s.vals)
 	if s.fold {
-		keys := make([]string, 0, len(s.m))
-		for k := range s.m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for i, k := range keys {
-			out[i] = s.m[k]
-		}
+		sortByKeys(out, s.keys)
 		return out
 	}
 	return sortEnvs(out)
 }
 
-// --- added blast radius ---
-
-// addedBuilder collects the resources a finding adds beyond a home.
-type addedBuilder struct {
-	homeEnv, homeTeam *set
-	// all counts every resource, labeled or not (a home of nothing).
-	all          bool
-	envs, teams  *set
-	seen         map[string]bool
-	seenIdx      map[int32]bool
-	out          Added
-	idents, comp *set
-	// The labels label last noted: the sets already hold them.
-	labelled          bool
-	lastEnv, lastTeam string
-}
-
-func newAdded(homeEnvs, homeTeams []string) *addedBuilder {
-	b := &addedBuilder{homeEnv: newSet(false), homeTeam: newSet(true), envs: newSet(false), teams: newSet(true),
-		seen: map[string]bool{}, seenIdx: map[int32]bool{}, idents: newSet(true), comp: newSet(true)}
-	for _, e := range homeEnvs {
-		b.homeEnv.add(e)
-	}
-	for _, t := range homeTeams {
-		b.homeTeam.add(t)
-	}
-	b.all = b.homeEnv.len() == 0 && b.homeTeam.len() == 0
-	return b
-}
-
-// beyond reports whether labels lie outside the home.
-func (b *addedBuilder) beyond(env, team string) bool {
-	if b.all {
-		return true
-	}
-	return (env != "" && b.homeEnv.len() > 0 && !b.homeEnv.has(env)) || (team != "" && b.homeTeam.len() > 0 && !b.homeTeam.has(team))
-}
-
-// add counts a resource of the radius. Only top-level resources count:
-// subscriptions and groups are containers, and child resources (a site's
-// config, a vault's secrets) go with their parent.
-func (b *addedBuilder) add(resource, typ, env, team string, data bool) {
-	if !b.beyond(env, team) || b.seen[strings.ToLower(resource)] || !topLevel(resource) {
-		return
-	}
-	b.seen[strings.ToLower(resource)] = true
-	b.label(env, team)
-	b.out.Total++
-	if len(b.out.Resources) < maxListed {
-		b.out.Resources = append(b.out.Resources, AddedResource{Resource: resource, Type: typ, Environment: env, Team: team, Data: data})
-	}
-}
-
-// addIdx is add for a top-level resource known by its scope index.
-func (b *addedBuilder) addIdx(n int32, res *Resource, env, team string, data bool) {
-	if b.seenIdx[n] || !b.beyond(env, team) {
-		return
-	}
-	b.seenIdx[n] = true
-	b.label(env, team)
-	b.out.Total++
-	if len(b.out.Resources) < maxListed {
-		b.out.Resources = append(b.out.Resources, AddedResource{Resource: res.ID, Type: res.Type, Environment: env, Team: team, Data: data})
-	}
-}
-
-// label notes the environment and team of something added, when they lie
-// beyond the home.
-func (b *addedBuilder) label(env, team string) {
-	if b.labelled && env == b.lastEnv && team == b.lastTeam {
-		return // resources come in runs of the same labels
-	}
-	b.labelled, b.lastEnv, b.lastTeam = true, env, team
-	if b.all || b.homeEnv.len() == 0 || !b.homeEnv.has(env) {
-		b.envs.add(env)
-	}
-	if b.all || b.homeTeam.len() == 0 || !b.homeTeam.has(team) {
-		b.teams.add(team)
-	}
-}
-
-// node adds an identity or compute the finding's radius yields.
-func (b *addedBuilder) node(identity bool, id string, l Labels) {
-	if identity {
-		b.idents.add(id)
-	} else {
-		b.comp.add(id)
-	}
-	if b.beyond(l.Env.Value, l.Team.Value) {
-		b.label(l.Env.Value, l.Team.Value)
-	}
-}
-
-func topLevel(id string) bool {
-	p, err := resourceid.Parse(id)
-	return err == nil && len(p.Providers) == 1 && len(p.Providers[0].Types) == 1
-}
-
-func (b *addedBuilder) addReach(r Reach) {
-	b.add(r.Resource, r.Type, r.Environment, r.Team, len(r.DataActions) > 0)
-}
-
-func (b *addedBuilder) done() *Added {
-	if b.out.Total == 0 && b.idents.len() == 0 && b.comp.len() == 0 {
-		return nil
-	}
-	b.out.HomeEnvironments = b.homeEnv.list()
-	b.out.HomeTeams = b.homeTeam.list()
-	b.out.Environments = b.envs.list()
-	b.out.Teams = b.teams.list()
-	b.out.Identities = capList(b.idents.list())
-	b.out.Computes = capList(b.comp.list())
-	if b.out.Resources == nil {
-		b.out.Resources = []AddedResource{}
-	}
-	sortByKey(b.out.Resources, func(r AddedResource) string { return strings.ToLower(r.Resource) })
-	return &b.out
-}
-
-func capList(l []string) []string {
-	if len(l) > maxListed {
-		return l[:maxListed]
-	}
-	return l
-}
-
 // --- paths ---
-
-// stepKinds that move to another compute or identity: a path with none of
-// them is the identity's own grant.
-var hopKinds = map[string]bool{"token": true, "federated": true, "runCommand": true, "write": true, "clusterAdmin": true,
-	"assign": true, "federatedCredentialWrite": true, "nodeAccess": true, "control": true}
-
-// escalationKinds are the escalation steps of DESIGN §3.
-var escalationKinds = map[string]bool{"runCommand": true, "write": true, "clusterAdmin": true, "assign": true,
-	"federatedCredentialWrite": true, "roleAssignmentWrite": true, "listKeys": true, "accessPolicyWrite": true,
-	"nodeAccess": true, "control": true}
-
-// direct reports whether a reach entry of an identity's radius comes from
-// its own role assignments.
-func direct(r Reach) bool {
-	for _, s := range r.Path {
-		if hopKinds[s.Kind] {
-			return false
-		}
-	}
-	return true
-}
-
-// usesAssignment reports whether a path goes through an assignment.
-func usesAssignment(path []Step, assignmentID string) bool {
-	for _, s := range path {
-		if (s.Kind == "holds" || s.Kind == "grants") && strings.Contains(strings.ToLower(s.Via), strings.ToLower(assignmentID)) {
-			return true
-		}
-	}
-	return false
-}
 
 // tokenStep is the step from a compute to an identity it holds.
 func (f *findingCtx) tokenStep(c *Compute, id *Identity) Step {
@@ -712,15 +781,6 @@ func (f *findingCtx) tokenStep(c *Compute, id *Identity) Step {
 
 // --- ids ---
 
-// rgOf returns the resource group and name of a resource id.
-func rgOf(id string) (rg, name string) {
-	p, err := resourceid.Parse(id)
-	if err != nil {
-		return "", ""
-	}
-	return p.ResourceGroup, p.Name()
-}
-
 // rgID returns the id of the resource group holding id ("" if none).
 func rgID(id string) string {
 	p, err := resourceid.Parse(id)
@@ -732,6 +792,9 @@ func rgID(id string) string {
 
 // wideScope reports a subscription, management group or root scope.
 func wideScope(scope string) bool {
+	if strings.Count(strings.TrimSuffix(scope, "/"), "/") > 4 {
+		return false // deeper than /providers/Microsoft.Management/managementGroups/NAME
+	}
 	p, err := resourceid.Parse(scope)
 	if err != nil {
 		return false
@@ -743,7 +806,9 @@ func wideScope(scope string) bool {
 }
 
 // describeScope names a scope for messages.
-func (f *findingCtx) describeScope(scope string) string {
+func (f *findingCtx) describeScope(scope string) string { return f.scope(scope).desc }
+
+func (f *findingCtx) describeScopeUncached(scope string) string {
 	if p, err := resourceid.Parse(scope); err == nil && p.IsSubscription() {
 		if n := f.e.SubscriptionNames[strings.ToLower(p.Subscription)]; n != "" {
 			return "subscription '" + n + "'"
@@ -770,12 +835,11 @@ func describeScope(scope string) string {
 	return p.Name()
 }
 
-// sortByKey sorts a list by a key computed once per element, stably.
-func sortByKey[T any](l []T, key func(T) string) {
-	keys := make([]string, len(l))
+// sortByKeys sorts a list by its elements' keys, stably.
+func sortByKeys[T any](l []T, keys []string) {
 	idx := make([]int, len(l))
 	for i := range l {
-		keys[i], idx[i] = key(l[i]), i
+		idx[i] = i
 	}
 	sort.SliceStable(idx, func(x, y int) bool { return keys[idx[x]] < keys[idx[y]] })
 	sorted := make([]T, len(l))
@@ -783,4 +847,13 @@ func sortByKey[T any](l []T, key func(T) string) {
 		sorted[i] = l[j]
 	}
 	copy(l, sorted)
+}
+
+// grow returns l with length n, reusing its array when it is big enough
+// (the contents are not cleared).
+func grow[T any](l []T, n int) []T {
+	if cap(l) < n {
+		return make([]T, n)
+	}
+	return l[:n]
 }

@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -44,16 +45,60 @@ func (c *escClass) differs(l Labels) bool {
 		(c.team != "" && l.Team.Value != "" && !strings.EqualFold(c.team, l.Team.Value))
 }
 
-// crossing is one target another class reaches.
+// crossing is one target another class reaches: a compute, an identity
+// (both by index), or a resource (by scope index).
 type crossing struct {
-	target, typ string
-	labels      Labels
-	data        bool
-	node        int32 // the node whose path explains it
-	scope       int32 // the target's scope index
-	last        *Step // the step from that node to the target, if any
-	culprit     string
+	src  crossSource
+	last lastStep
+	data bool
+	idx  int32 // the compute or identity
+	node int32 // the node whose path explains it
+	// scope is the target's scope index (-1 for a compute or identity the
+	// scope tree lacks).
+	scope int32
+	// last is the step from node to the target, if any: made only for the
+	// paths a finding lists, from as (a grants step) or from (the scope of
+	// a role assignment write).
+	from    int32
+	culprit int32 // in escSearch.culprits
+	as      *authz.Assignment
 }
+
+type crossSource uint8
+
+const (
+	fromResource crossSource = iota
+	fromCompute
+	fromIdentity
+)
+
+// target returns a crossing's target: its id, lowered key and labels.
+func (f *findingCtx) target(c *crossing) (id, key string, env, team string) {
+	switch c.src {
+	case fromCompute:
+		l := f.computeLabels[c.idx]
+		return f.g.computes[c.idx].ID, f.computeKeys[c.idx], l.Env.Value, l.Team.Value
+	case fromIdentity:
+		l := f.identityLabels[c.idx]
+		return f.g.ids[c.idx].Key, f.identityKeys[c.idx], l.Env.Value, l.Team.Value
+	}
+	return f.resAt[c.scope].ID, f.g.scopes[c.scope], f.envOf[c.scope], f.teamOf[c.scope]
+}
+
+func (f *findingCtx) targetKey(c *crossing) string {
+	_, key, _, _ := f.target(c)
+	return key
+}
+
+type lastStep uint8
+
+const (
+	lastNone lastStep = iota
+	lastGrants
+	lastListKeys
+	lastPolicyWrite
+	lastRoleWrite
+)
 
 func (f *findingCtx) escalationPaths() []Finding {
 	g := f.g
@@ -114,8 +159,10 @@ func (f *findingCtx) escalationPaths() []Finding {
 	}
 	sort.Strings(keys)
 	var out []Finding
-	for _, k := range keys {
-		out = append(out, f.classEscalations(classes[k])...)
+	for i, k := range keys {
+		if f.mine(i) {
+			out = append(out, f.classEscalations(classes[k])...)
+		}
 	}
 	return out
 }
@@ -124,79 +171,145 @@ func isEscalationEdge(k edgeKind) bool {
 	return k == edgeCapTarget || k == edgeImplies || k == edgeDirect || k == edgeNodeAccess
 }
 
-// classEscalations searches from one class and groups its crossings.
-// Each target is attributed once per class, to the culprit of the first
-// node (in node order) that reaches it, and each cached grant set is read
-// once per class: the work is linear in the graph and the grants.
-func (f *findingCtx) classEscalations(cl *escClass) []Finding {
-	g := f.g
-	parent, _ := g.bfs(cl.starts)
+// culprit is the grant behind a crossing's first escalation step: a role
+// assignment (by id), a cluster's nodes, or an identity's deny-checked
+// control.
+type culprit struct {
+	assignment string
+	cluster    int32 // compute index, or -1
+	identity   int32 // identity index, or -1
+}
+
+// escSearch is one class's search: parent edges and nodes, and what is
+// memoized along them.
+type escSearch struct {
+	f            *findingCtx
+	parent, from []int32
 	// escalated[n]: 0 unknown, 1 no, 2 yes (an escalation edge on its path).
-	escalated := make([]int8, g.nodeCount)
-	isEsc := func(n int32) bool {
-		var stack []int32
-		for escalated[n] == 0 {
-			if parent[n] < 0 {
-				escalated[n] = 1
+	escalated []int8
+	// culpritOf[n]: an index in culprits plus one, 0 unknown.
+	culpritOf, rootOf []int32
+	culprits          []culprit
+	index             map[culprit]int32
+	// assignments are the culprits' assignments, by culprit index.
+	assignments []*authz.Assignment
+	// crossings and grouped keep their arrays from class to class.
+	crossings, grouped []crossing
+}
+
+func (s *escSearch) isEsc(n int32) bool {
+	g := s.f.g
+	var stack []int32
+	for s.escalated[n] == 0 {
+		if s.parent[n] < 0 {
+			s.escalated[n] = 1
+			break
+		}
+		stack = append(stack, n)
+		n = s.from[n]
+	}
+	v := s.escalated[n]
+	for i := len(stack) - 1; i >= 0; i-- {
+		m := stack[i]
+		if v == 1 && isEscalationEdge(g.kinds[s.parent[m]]) {
+			v = 2
+		}
+		s.escalated[m] = v
+	}
+	return v == 2
+}
+
+// root returns the start a node was reached from, memoized (rootOf
+// holds a root plus one, 0 unknown).
+func (s *escSearch) root(n int32) int32 {
+	r := n
+	for s.parent[r] >= 0 && s.rootOf[r] == 0 {
+		r = s.from[r]
+	}
+	if s.rootOf[r] > 0 {
+		r = s.rootOf[r] - 1
+	}
+	for m := n; m != r && s.rootOf[m] == 0; m = s.from[m] {
+		s.rootOf[m] = r + 1
+	}
+	return r
+}
+
+func (s *escSearch) intern(c culprit, as *authz.Assignment) int32 {
+	i, ok := s.index[c]
+	if !ok {
+		i = int32(len(s.culprits))
+		s.index[c] = i
+		s.culprits = append(s.culprits, c)
+		s.assignments = append(s.assignments, as)
+	}
+	return i
+}
+
+// assignmentCulprit interns an assignment as a culprit.
+func (s *escSearch) assignmentCulprit(as *authz.Assignment) int32 {
+	return s.intern(culprit{assignment: as.ID, cluster: -1, identity: -1}, as)
+}
+
+// culprit names the grant behind the first escalation step on the path
+// to an escalated node, memoized.
+func (s *escSearch) culprit(n int32) int32 {
+	if c := s.culpritOf[n]; c > 0 {
+		return c - 1
+	}
+	g := s.f.g
+	e := s.parent[n]
+	from := s.from[n]
+	var c int32
+	switch {
+	case s.isEsc(from):
+		c = s.culprit(from)
+	case g.kinds[e] == edgeNodeAccess:
+		c = s.intern(culprit{cluster: from, identity: -1}, nil)
+	case g.kinds[e] == edgeDirect:
+		_, ii := g.kindOf(from)
+		c = s.intern(culprit{cluster: -1, identity: ii}, nil)
+	default: // a capability edge: the role edge that granted it
+		var as *authz.Assignment
+		for m := from; s.parent[m] >= 0; m = s.from[m] {
+			if g.kinds[s.parent[m]] == edgeRole {
+				as = &g.assignments[g.vias[s.parent[m]]]
 				break
 			}
-			stack = append(stack, n)
-			n = g.source(parent[n])
 		}
-		v := escalated[n]
-		for i := len(stack) - 1; i >= 0; i-- {
-			m := stack[i]
-			if v == 1 && isEscalationEdge(g.kinds[parent[m]]) {
-				v = 2
-			}
-			escalated[m] = v
-		}
-		return v == 2
+		c = s.assignmentCulprit(as)
 	}
-	// culprit names the grant behind the first escalation step on the
-	// path to an escalated node, memoized.
-	culprits := map[int32]string{}
-	var culprit func(n int32) string
-	culprit = func(n int32) string {
-		if c, ok := culprits[n]; ok {
-			return c
-		}
-		e := parent[n]
-		from := g.source(e)
-		var c string
-		switch {
-		case isEsc(from):
-			c = culprit(from)
-		case g.kinds[e] == edgeNodeAccess:
-			c = "cluster:" + g.computes[from].ID
-		case g.kinds[e] == edgeDirect:
-			_, ii := g.kindOf(from)
-			c = "identity:" + g.ids[ii].Key
-		default: // a capability edge: the role edge that granted it
-			for m := from; parent[m] >= 0; m = g.source(parent[m]) {
-				if g.kinds[parent[m]] == edgeRole {
-					c = g.assignments[g.vias[parent[m]]].ID
-					break
-				}
-			}
-		}
-		culprits[n] = c
-		return c
-	}
-	var crossings []crossing
-	seen := make(map[int32]bool)
-	cross := func(s int32, c crossing) {
-		c.scope = s
-		if s >= 0 && seen[s] {
+	s.culpritOf[n] = c + 1
+	return c
+}
+
+// classEscalations searches from one class and groups its crossings.
+// Each target is attributed once per class, to the culprit of the first
+// node (in node order) that reaches it, and each grant set is read once
+// per class: the work is linear in the graph and the grants.
+func (f *findingCtx) classEscalations(cl *escClass) []Finding {
+	g := f.g
+	s := &f.esc
+	s.f = f
+	s.parent, s.from = g.bfsInto(cl.starts, s.parent, s.from)
+	parent := s.parent
+	s.escalated, s.culpritOf, s.rootOf = grow(s.escalated, int(g.nodeCount)), grow(s.culpritOf, int(g.nodeCount)), grow(s.rootOf, int(g.nodeCount))
+	clear(s.escalated)
+	clear(s.culpritOf)
+	clear(s.rootOf)
+	s.culprits, s.assignments, s.index = s.culprits[:0], s.assignments[:0], map[culprit]int32{}
+	crossings := s.crossings[:0]
+	seen := &f.crossSeen
+	seen.reset(len(g.scopes))
+	cross := func(sc int32, c crossing) {
+		c.scope = sc
+		if sc >= 0 && !seen.set(sc) {
 			return
-		}
-		if s >= 0 {
-			seen[s] = true
 		}
 		crossings = append(crossings, c)
 	}
 	// visited grant sets: 1 read for keys only, 2 read as escalated.
-	visited := map[*grantSet]int8{}
+	visited := make([]int8, f.grantSetCount.Load())
 	for n := int32(0); n < g.nodeCount; n++ {
 		if parent[n] == -2 {
 			continue
@@ -204,110 +317,142 @@ func (f *findingCtx) classEscalations(cl *escClass) []Finding {
 		kind, idx := g.kindOf(n)
 		switch kind {
 		case "compute":
-			c := g.computes[idx]
-			if l := f.computeLabels[idx]; isEsc(n) && cl.differs(l) {
-				cross(f.computeScope[idx], crossing{target: c.ID, typ: computeType(c), labels: l, node: n, culprit: culprit(n)})
+			if l := f.computeLabels[idx]; s.isEsc(n) && cl.differs(l) {
+				cross(f.computeScope[idx], crossing{src: fromCompute, idx: idx, node: n, culprit: s.culprit(n)})
 			}
 		case "identity":
 			id := g.ids[idx]
-			esc := isEsc(n)
-			who := ""
+			esc := s.isEsc(n)
+			var who int32 = -1
 			if esc {
-				who = culprit(n)
+				who = s.culprit(n)
 			}
 			if l := f.identityLabels[idx]; esc && cl.differs(l) && id.Kind == UserAssigned {
-				cross(f.identityScope[idx], crossing{target: id.Key, typ: "Microsoft.ManagedIdentity/userAssignedIdentities", labels: l, node: n, culprit: who})
+				cross(f.identityScope[idx], crossing{src: fromIdentity, idx: idx, node: n, culprit: who})
 			}
-			for _, as := range f.assignmentsOf(id) {
-				gs := f.grants(as)
-				want := int8(1)
-				if esc {
-					want = 2
+			want := int8(1)
+			if esc {
+				want = 2
+			}
+			for _, h := range f.heldBy(idx) {
+				gs := h.gs
+				if int(gs.idx) >= len(visited) {
+					visited = append(visited, make([]int8, int(f.grantSetCount.Load())-len(visited))...)
 				}
-				if visited[gs] >= want || (!esc && !gs.keys) {
+				if visited[gs.idx] >= want || (!esc && !gs.keys) {
 					continue // held directly: only control-to-data escalations count
 				}
-				visited[gs] = want
-				via := "" // made on the first crossing: most grant sets cross nothing
+				visited[gs.idx] = want
 				for i, m := range gs.res {
-					if seen[m] {
+					if seen.has(m) || !cl.differs(f.scopeLabels(m)) {
 						continue
 					}
-					l := f.scopeLabels(m)
-					if !cl.differs(l) {
-						continue
-					}
-					res := f.resourceOf(m)
+					c := crossing{src: fromResource, data: true, node: n, as: h.as}
 					switch fl := gs.flags[i]; {
 					case esc:
-						if via == "" {
-							via = fmt.Sprintf("%s (%s)", f.role(as.RoleID).name, as.ID)
-						}
-						cross(m, crossing{target: res.ID, typ: res.Type, labels: l, data: fl != 0, node: n,
-							last: &Step{Kind: "grants", From: id.Key, To: res.ID, Via: via}, culprit: who})
+						c.last, c.data, c.culprit = lastGrants, fl != 0, who
 					case fl&grantListKeys != 0:
-						cross(m, crossing{target: res.ID, typ: res.Type, labels: l, data: true, node: n,
-							last: &Step{Kind: "listKeys", From: id.Key, To: res.ID, Via: "the account keys bypass RBAC"}, culprit: as.ID})
+						c.last, c.culprit = lastListKeys, s.assignmentCulprit(h.as)
 					case fl&grantPolicyWrite != 0:
-						cross(m, crossing{target: res.ID, typ: res.Type, labels: l, data: true, node: n,
-							last: &Step{Kind: "accessPolicyWrite", From: id.Key, To: res.ID, Via: "add an access policy for itself"}, culprit: as.ID})
+						c.last, c.culprit = lastPolicyWrite, s.assignmentCulprit(h.as)
+					default:
+						continue
 					}
+					cross(m, c)
 				}
 			}
 		case "capability":
-			s := idx / int32(numCaps)
+			sc := idx / int32(numCaps)
 			if capability(idx%int32(numCaps)) != capRoleAssign || g.kinds[parent[n]] != edgeRole {
 				continue
 			}
-			who := g.assignments[g.vias[parent[n]]].ID
-			if isEsc(n) {
-				who = culprit(n)
+			who := s.assignmentCulprit(&g.assignments[g.vias[parent[n]]])
+			if s.isEsc(n) {
+				who = s.culprit(n)
 			}
-			for _, m := range f.under(s) {
-				if l := f.scopeLabels(m); !seen[m] && cl.differs(l) {
-					res := f.resourceOf(m)
-					cross(m, crossing{target: res.ID, typ: res.Type, labels: l, data: true, node: n,
-						last: &Step{Kind: "roleAssignmentWrite", From: g.scopes[s], To: res.ID, Via: "grant itself any role"}, culprit: who})
+			for _, m := range f.under(sc) {
+				if !seen.has(m) && cl.differs(f.scopeLabels(m)) {
+					cross(m, crossing{src: fromResource, data: true, node: n, last: lastRoleWrite, from: sc, culprit: who})
 				}
 			}
 		}
 	}
-	byCulprit := map[string][]crossing{}
-	var names []string
+	// Group by culprit: count, then place (the crossings keep their order).
+	starts := make([]int, len(s.culprits)+1)
 	for _, c := range crossings {
-		if _, ok := byCulprit[c.culprit]; !ok {
-			names = append(names, c.culprit)
-		}
-		byCulprit[c.culprit] = append(byCulprit[c.culprit], c)
+		starts[c.culprit+1]++
 	}
-	sort.Strings(names)
+	for i := 1; i < len(starts); i++ {
+		starts[i] += starts[i-1]
+	}
+	s.crossings = crossings
+	grouped := grow(s.grouped, len(crossings))
+	s.grouped = grouped
+	next := append([]int(nil), starts[:len(s.culprits)]...)
+	for _, c := range crossings {
+		grouped[next[c.culprit]] = c
+		next[c.culprit]++
+	}
 	var out []Finding
-	for _, who := range names {
-		out = append(out, f.escalationFinding(cl, who, byCulprit[who], parent))
+	for ci, who := range s.culprits {
+		if cs := grouped[starts[ci]:starts[ci+1]]; len(cs) > 0 {
+			out = append(out, f.escalationFinding(cl, who, s.assignments[ci], cs, s))
+		}
 	}
 	return out
 }
 
-func computeType(c *Compute) string {
-	switch c.Kind {
-	case VM:
-		return "Microsoft.Compute/virtualMachines"
-	case WebApp, FunctionApp:
-		return "Microsoft.Web/sites"
-	case Cluster:
-		return "Microsoft.ContainerService/managedClusters"
+// lastStepOf makes a crossing's last step.
+func (f *findingCtx) lastStepOf(c *crossing) (Step, bool) {
+	to, _, _, _ := f.target(c)
+	from := ""
+	if kind, ii := f.g.kindOf(c.node); kind == "identity" {
+		from = f.g.ids[ii].Key
 	}
-	return "Microsoft.ContainerService/managedClusters/serviceAccounts"
+	switch c.last {
+	case lastGrants:
+		return Step{Kind: "grants", From: from, To: to, Via: fmt.Sprintf("%s (%s)", f.role(c.as.RoleID).name, c.as.ID)}, true
+	case lastListKeys:
+		return Step{Kind: "listKeys", From: from, To: to, Via: "the account keys bypass RBAC"}, true
+	case lastPolicyWrite:
+		return Step{Kind: "accessPolicyWrite", From: from, To: to, Via: "add an access policy for itself"}, true
+	case lastRoleWrite:
+		return Step{Kind: "roleAssignmentWrite", From: f.g.scopes[c.from], To: to, Via: "grant itself any role"}, true
+	}
+	return Step{}, false
+}
+
+// firstByKey returns the indexes of the (at most) k crossings with the
+// smallest keys among those keep accepts (all when keep is nil), in key
+// order: what a finding lists, without sorting everything it counts.
+func (f *findingCtx) firstByKey(cs []crossing, k int, keep func(*crossing) bool) []int {
+	var first []int
+	less := func(i, j int) bool {
+		if ki, kj := f.targetKey(&cs[i]), f.targetKey(&cs[j]); ki != kj {
+			return ki < kj
+		}
+		return i < j
+	}
+	for i := range cs {
+		if keep != nil && !keep(&cs[i]) {
+			continue
+		}
+		if len(first) == k && !less(i, first[k-1]) {
+			continue
+		}
+		at := sort.Search(len(first), func(j int) bool { return less(i, first[j]) })
+		if len(first) < k {
+			first = append(first, 0)
+		}
+		copy(first[at+1:], first[at:len(first)-1])
+		first[at] = i
+	}
+	return first
 }
 
 // escalationFinding reports one class's crossings through one culprit.
-func (f *findingCtx) escalationFinding(cl *escClass, who string, cs []crossing, parent []int32) Finding {
+func (f *findingCtx) escalationFinding(cl *escClass, who culprit, as *authz.Assignment, cs []crossing, s *escSearch) Finding {
 	g := f.g
-	keys := make([]string, len(cs))
-	for i := range cs {
-		keys[i] = strings.ToLower(cs[i].target)
-	}
-	sort.Sort(byKey{keys, cs})
 	var home []string
 	if cl.env != "" {
 		home = []string{cl.env}
@@ -316,53 +461,64 @@ func (f *findingCtx) escalationFinding(cl *escClass, who string, cs []crossing, 
 	if cl.team != "" {
 		homeTeams = []string{cl.team}
 	}
-	add := newAdded(home, homeTeams)
+	add := f.newAdded(home, homeTeams)
 	envs, teams := newSet(false), newSet(true)
 	envs.add(cl.env)
 	teams.add(cl.team)
 	ev := Evidence{}
-	starts := map[int32]bool{}
-	prod := false
-	for _, c := range cs {
-		switch {
-		case strings.EqualFold(c.typ, "Microsoft.ManagedIdentity/userAssignedIdentities"):
-			add.node(true, c.target, c.labels)
-		case c.last == nil:
-			add.node(false, c.target, c.labels)
-		default:
-			add.addIdx(c.scope, f.resourceOf(c.scope), c.labels.Env.Value, c.labels.Team.Value, c.data)
-		}
-		envs.add(c.labels.Env.Value)
-		teams.add(c.labels.Team.Value)
-		prod = prod || c.labels.Env.Value == "prod"
-		ev.PathsTotal++
-		root := c.node
-		for parent[root] >= 0 {
-			root = g.source(parent[root])
-		}
-		starts[root] = true
-		if len(ev.Paths) < maxListed {
-			steps := f.a.path(parent, c.node)
-			if c.last != nil {
-				steps = append(steps, *c.last)
-			}
-			from := ""
-			if len(steps) > 0 {
-				from = steps[0].From
-			}
-			ev.Paths = append(ev.Paths, PathRef{From: from, To: c.target, Environment: c.labels.Env.Value, Team: c.labels.Team.Value, Steps: steps})
-		}
+	// The resources listed are the first by key: add them first.
+	// An identity's resource counts as an identity.
+	isIdentity := func(c *crossing) bool { return c.src == fromIdentity || c.src == fromResource && f.uai[c.scope] }
+	for _, i := range f.firstByKey(cs, maxListed, func(c *crossing) bool { return c.src == fromResource && !isIdentity(c) }) {
+		add.addIdx(cs[i].scope, cs[i].data)
 	}
-	if ev.PathsTotal <= len(ev.Paths) {
-		ev.PathsTotal = 0
-	}
+	starts := &f.startSeen
+	starts.reset(int(g.nodeCount))
 	var startComputes []int32
-	for n := range starts {
-		if kind, i := g.kindOf(n); kind == "compute" {
-			startComputes = append(startComputes, i)
+	prod := false
+	for i := range cs {
+		c := &cs[i]
+		switch {
+		case c.src == fromIdentity:
+			add.identityNode(c.idx)
+		case c.src == fromCompute:
+			add.computeNode(c.idx)
+		case isIdentity(c):
+			if ii := f.identityAt[c.scope]; ii >= 0 {
+				add.identityNode(ii)
+			} else {
+				add.node(true, f.resAt[c.scope].ID)
+			}
+		default:
+			add.addIdx(c.scope, c.data)
+		}
+		_, _, env, team := f.target(c)
+		envs.add(env)
+		teams.add(team)
+		prod = prod || env == "prod"
+		if root := s.root(c.node); starts.set(root) {
+			if kind, ci := g.kindOf(root); kind == "compute" {
+				startComputes = append(startComputes, ci)
+			}
 		}
 	}
-	sort.Slice(startComputes, func(i, j int) bool { return startComputes[i] < startComputes[j] })
+	for _, i := range f.firstByKey(cs, maxListed, nil) {
+		c := &cs[i]
+		steps := f.a.path(s.parent, c.node)
+		if st, ok := f.lastStepOf(c); ok {
+			steps = append(steps, st)
+		}
+		from := ""
+		if len(steps) > 0 {
+			from = steps[0].From
+		}
+		to, _, env, team := f.target(c)
+		ev.Paths = append(ev.Paths, PathRef{From: from, To: to, Environment: env, Team: team, Steps: steps})
+	}
+	if len(cs) > len(ev.Paths) {
+		ev.PathsTotal = len(cs)
+	}
+	slices.Sort(startComputes)
 	ev.Computes = f.computeRefs(startComputes)
 	ev.Environments, ev.Teams = envs.list(), teams.list()
 	sev := High
@@ -386,14 +542,14 @@ func (f *findingCtx) escalationFinding(cl *escClass, who string, cs []crossing, 
 	fd := Finding{Rule: RuleEscalationPath, Severity: sev, Evidence: ev, Adds: added}
 	n := len(cs)
 	switch {
-	case strings.HasPrefix(who, "cluster:"):
-		cluster := f.e.computeByKey[strings.ToLower(strings.TrimPrefix(who, "cluster:"))]
+	case who.cluster >= 0:
+		cluster := g.computes[who.cluster]
 		fd.Resource = cluster.ID
 		fd.Title = fmt.Sprintf("%s reaches %s through the nodes of %s", cl.label(), beyond, cluster.Name)
 		fd.Message = fmt.Sprintf("Code on the nodes of %s (%s) runs pods as any of its service accounts, whose federated identities reach %d target(s) of %s.", cluster.Name, cl.label(), n, beyond)
 		fd.Fix = f.clusterFix(cluster, cs)
-	case strings.HasPrefix(who, "identity:"):
-		id := f.e.Identity(strings.TrimPrefix(who, "identity:"))
+	case who.identity >= 0:
+		id := g.ids[who.identity]
 		fd.Resource = id.Key
 		fd.Evidence.Identity = f.identityRef(id)
 		fd.Title = fmt.Sprintf("%s reaches %s through %s", cl.label(), beyond, id.Name)
@@ -401,7 +557,6 @@ func (f *findingCtx) escalationFinding(cl *escClass, who string, cs []crossing, 
 		fd.Fix = Fix{Summary: fmt.Sprintf("Inspect and narrow %s's role assignments.", id.Name),
 			Commands: []string{"mimic blast-radius --identity " + shq(id.Key)}}
 	default:
-		as := f.assignmentByID(who)
 		id := f.e.Identity(as.PrincipalID)
 		ri := f.role(as.RoleID)
 		fd.Resource = as.ID
@@ -433,7 +588,7 @@ func (f *findingCtx) escalationFix(cl *escClass, id *Identity, as *authz.Assignm
 	ii := f.g.identityIdx[id.PrincipalID]
 	var cmds, scopes []string
 	for _, s := range f.narrowScopes(ii, as) {
-		if !cl.differs(f.e.Labels(s)) && resourceContains(as.Scope, s) {
+		if !cl.differs(f.labelsOf(s)) && resourceContains(as.Scope, s) {
 			scopes = append(scopes, s)
 			cmds = append(cmds, cmdCreateAssignment(id.PrincipalID, ri.name, s))
 		}
@@ -457,7 +612,7 @@ func (f *findingCtx) clusterFix(cluster *Compute, cs []crossing) Fix {
 			continue
 		}
 		id := f.g.ids[i]
-		irg, iname := rgOf(id.Key)
+		irg, iname := f.parts(id.Key).rg, f.parts(id.Key).name
 		for _, fc := range id.Federated {
 			if fc.Issuer == cluster.IssuerURL && !done[fc.ID] {
 				done[fc.ID] = true
@@ -467,17 +622,4 @@ func (f *findingCtx) clusterFix(cluster *Compute, cs []crossing) Fix {
 	}
 	return Fix{Summary: fmt.Sprintf("Run workloads of other environments and teams on clusters of their own: remove the federation of their identities with %s, and federate them with their own cluster.", cluster.Name),
 		Commands: cmds}
-}
-
-// byKey sorts crossings by precomputed keys.
-type byKey struct {
-	keys []string
-	cs   []crossing
-}
-
-func (b byKey) Len() int           { return len(b.keys) }
-func (b byKey) Less(i, j int) bool { return b.keys[i] < b.keys[j] }
-func (b byKey) Swap(i, j int) {
-	b.keys[i], b.keys[j] = b.keys[j], b.keys[i]
-	b.cs[i], b.cs[j] = b.cs[j], b.cs[i]
 }

@@ -15,13 +15,23 @@ import (
 
 // shq quotes a word for a POSIX shell when it needs it.
 func shq(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_./:=@,+-", r))
-	}) < 0 {
+	plain := s != ""
+	for i := 0; i < len(s) && plain; i++ {
+		plain = shellPlain[s[i]]
+	}
+	if plain {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
+
+// shellPlain marks the bytes a shell word needs no quotes for.
+var shellPlain = func() (t [256]bool) {
+	for _, c := range "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:=@,+-" {
+		t[c] = true
+	}
+	return t
+}()
 
 func cmdDeleteAssignment(id string) string { return "az role assignment delete --ids " + shq(id) }
 
@@ -49,12 +59,6 @@ func (n newIdentity) principal() string {
 }
 func (n newIdentity) client() string {
 	return `"$(az identity show -g ` + shq(n.rg) + ` -n ` + shq(n.name) + ` --query clientId -o tsv)"`
-}
-
-// newIdentityIn places a new identity in the resource group of id.
-func newIdentityIn(id, name string) newIdentity {
-	p, _ := resourceid.Parse(id)
-	return newIdentity{sub: p.Subscription, rg: p.ResourceGroup, name: name}
 }
 
 // splitName derives a new identity's name from an old one: its words
@@ -85,7 +89,8 @@ func siteCLI(c *Compute) string {
 
 // cmdAttach attaches a new identity to a compute, as its platform wants.
 func (f *findingCtx) cmdAttach(c *Compute, n newIdentity) []string {
-	rg, name := rgOf(c.ID)
+	p := f.parts(c.ID)
+	rg, name := p.rg, p.name
 	switch c.Kind {
 	case VM:
 		return []string{"az vm identity assign -g " + shq(rg) + " -n " + shq(name) + " --identities " + shq(n.id())}
@@ -113,7 +118,8 @@ func (f *findingCtx) cmdAttach(c *Compute, n newIdentity) []string {
 
 // cmdDetach detaches an identity from a compute.
 func (f *findingCtx) cmdDetach(c *Compute, id *Identity) []string {
-	rg, name := rgOf(c.ID)
+	p := f.parts(c.ID)
+	rg, name := p.rg, p.name
 	switch c.Kind {
 	case VM:
 		return []string{"az vm identity remove -g " + shq(rg) + " -n " + shq(name) + " --identities " + shq(id.Key)}
@@ -122,7 +128,8 @@ func (f *findingCtx) cmdDetach(c *Compute, id *Identity) []string {
 	case ServiceAccount:
 		cl := f.e.computeByKey[strings.ToLower(c.Cluster)]
 		var out []string
-		irg, iname := rgOf(id.Key)
+		ip := f.parts(id.Key)
+		irg, iname := ip.rg, ip.name
 		for _, fc := range id.Federated {
 			if cl != nil && fc.Issuer == cl.IssuerURL && fc.Subject == c.Subject {
 				out = append(out, "az identity federated-credential delete -g "+shq(irg)+" --identity-name "+shq(iname)+" -n "+shq(fc.Name)+" --yes")
@@ -151,18 +158,42 @@ type splitGroup struct {
 	home string
 }
 
-// identity is the group's new identity: named after the old one with the
-// group's suffix, in the resource group of its home, else of its first
-// compute, else of the old identity.
-func (g splitGroup) identity(old *Identity) newIdentity {
+// splitIdentity is a split group's new identity: named after the old one
+// with the group's suffix, in the resource group of its home, else of its
+// first compute, else of the old identity.
+func (f *findingCtx) splitIdentity(g splitGroup, old *Identity) newIdentity {
 	home := g.home
 	if home == "" && len(g.computes) > 0 {
 		home = g.computes[0].ID
 	}
-	if rgID(home) == "" {
-		home = old.Key
+	p := f.parts(home)
+	if p.rg == "" {
+		p = f.parts(old.Key)
 	}
-	return newIdentityIn(home, splitName(old.Name, g.suffix))
+	key := [2]string{old.Name, g.suffix}
+	name, ok := f.splitNames[key]
+	if !ok {
+		name = splitName(old.Name, g.suffix)
+		f.splitNames[key] = name
+	}
+	return newIdentity{sub: p.sub, rg: p.rg, name: name}
+}
+
+// idParts are what fixes name of a resource id: its subscription,
+// resource group and name (all empty when it does not parse).
+type idParts struct{ sub, rg, name string }
+
+// parts parses an id, once per shard.
+func (f *findingCtx) parts(id string) idParts {
+	if p, ok := f.idParts[id]; ok {
+		return p
+	}
+	var p idParts
+	if r, err := resourceid.Parse(id); err == nil {
+		p = idParts{r.Subscription, r.ResourceGroup, r.Name()}
+	}
+	f.idParts[id] = p
+	return p
 }
 
 // splitPlan creates one identity per group, re-grants, re-attaches, and
@@ -170,10 +201,11 @@ func (g splitGroup) identity(old *Identity) newIdentity {
 func (f *findingCtx) splitPlan(old *Identity, groups []splitGroup, retire bool) []string {
 	var cmds []string
 	for _, g := range groups {
-		n := g.identity(old)
+		n := f.splitIdentity(g, old)
 		cmds = append(cmds, n.create())
+		principal := n.principal()
 		for _, as := range g.assignments {
-			cmds = append(cmds, cmdCreateAssignment(n.principal(), f.role(as.RoleID).name, as.Scope))
+			cmds = append(cmds, cmdCreateAssignment(principal, f.role(as.RoleID).name, as.Scope))
 		}
 		for _, c := range g.computes {
 			cmds = append(cmds, f.cmdAttach(c, n)...)

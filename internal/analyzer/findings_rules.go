@@ -15,6 +15,9 @@ import (
 func (f *findingCtx) crossEnvironment() []Finding {
 	var out []Finding
 	for i, id := range f.g.ids {
+		if !f.mine(i) {
+			continue
+		}
 		ii := int32(i)
 		if f.envCount(ii) < 2 {
 			continue
@@ -26,18 +29,8 @@ func (f *findingCtx) crossEnvironment() []Finding {
 			holderEnvs.add(env)
 		}
 		// The identity's own grants (escalations are escalation-path's).
-		type grant struct {
-			as   *authz.Assignment
-			n    int32
-			data bool
-		}
-		var grants []grant
-		for _, as := range f.assignmentsOf(id) {
-			gs := f.grants(as)
-			for i, n := range gs.res {
-				grants = append(grants, grant{as, n, gs.flags[i] != 0})
-				envs.add(f.scopeLabels(n).Env.Value)
-			}
+		for _, h := range f.heldBy(ii) {
+			f.addEnvsOf(envs, h.gs)
 		}
 		if envs.len() < 2 {
 			continue
@@ -50,32 +43,33 @@ func (f *findingCtx) crossEnvironment() []Finding {
 		}
 		var entryCompute *Compute
 		for _, ci := range f.holders[ii] {
-			if c := f.g.computes[ci]; f.e.Labels(c.ID).Env.Value == entry {
+			if c := f.g.computes[ci]; f.computeLabels[ci].Env.Value == entry {
 				entryCompute = c
 				break
 			}
 		}
-		add := newAdded([]string{entry}, nil)
-		ev := Evidence{Identity: f.identityRef(id), Computes: f.computeRefs(f.holders[ii]), Assignments: f.assignmentRefs(f.assignmentsOf(id)),
+		add := f.newAdded([]string{entry}, nil)
+		ev := Evidence{Identity: f.identityRef(id), Computes: f.holdersRefs(ii), Assignments: f.assignmentsRefs(ii),
 			Environments: envs.list()}
-		for _, gr := range grants {
-			res, l := f.resourceOf(gr.n), f.scopeLabels(gr.n)
-			before := add.out.Total
-			add.addIdx(gr.n, res, l.Env.Value, l.Team.Value, gr.data)
-			if add.out.Total == before {
-				continue
+		for _, h := range f.heldBy(ii) {
+			as, gs := h.as, h.gs
+			for i, n := range gs.res {
+				if !add.addIdx(n, gs.flags[i] != 0) {
+					continue
+				}
+				ev.PathsTotal++
+				if len(ev.Paths) == maxListed {
+					continue
+				}
+				res := f.resourceOf(n)
+				p := PathRef{From: id.Key, To: res.ID, Environment: f.envOf[n], Team: f.teamOf[n],
+					Steps: []Step{{Kind: "grants", From: id.Key, To: res.ID, Via: fmt.Sprintf("%s (%s)", f.role(as.RoleID).name, as.ID)}}}
+				if entryCompute != nil {
+					p.From = entryCompute.ID
+					p.Steps = append([]Step{f.tokenStep(entryCompute, id)}, p.Steps...)
+				}
+				ev.Paths = append(ev.Paths, p)
 			}
-			ev.PathsTotal++
-			if len(ev.Paths) == maxListed {
-				continue
-			}
-			p := PathRef{From: id.Key, To: res.ID, Environment: l.Env.Value, Team: l.Team.Value,
-				Steps: []Step{{Kind: "grants", From: id.Key, To: res.ID, Via: fmt.Sprintf("%s (%s)", f.role(gr.as.RoleID).name, gr.as.ID)}}}
-			if entryCompute != nil {
-				p.From = entryCompute.ID
-				p.Steps = append([]Step{f.tokenStep(entryCompute, id)}, p.Steps...)
-			}
-			ev.Paths = append(ev.Paths, p)
 		}
 		if ev.PathsTotal <= len(ev.Paths) {
 			ev.PathsTotal = 0
@@ -112,7 +106,7 @@ func (f *findingCtx) envSplitFix(ii int32, entry string) Fix {
 		}
 		var cmds []string
 		for _, a := range f.assignmentsOf(id) {
-			if env := f.e.Labels(a.Scope).Env.Value; env != "" && env != home {
+			if env := f.labelsOf(a.Scope).Env.Value; env != "" && env != home {
 				cmds = append(cmds, cmdDeleteAssignment(a.ID))
 			}
 		}
@@ -129,7 +123,7 @@ func (f *findingCtx) holdersByEnv(ii int32) (byEnv map[string][]*Compute, unlabe
 	byEnv = map[string][]*Compute{}
 	for _, ci := range f.holders[ii] {
 		c := f.g.computes[ci]
-		if env := f.e.Labels(c.ID).Env.Value; env != "" {
+		if env := f.computeLabels[ci].Env.Value; env != "" {
 			byEnv[env] = append(byEnv[env], c)
 		} else {
 			unlabeled++
@@ -152,7 +146,7 @@ func (f *findingCtx) envSplitGroups(id *Identity, byEnv map[string][]*Compute) [
 	for _, env := range envs {
 		g := splitGroup{suffix: env, computes: byEnv[env]}
 		for _, a := range as {
-			if e := f.e.Labels(a.Scope).Env.Value; e == "" || e == env {
+			if e := f.labelsOf(a.Scope).Env.Value; e == "" || e == env {
 				g.assignments = append(g.assignments, a)
 			}
 		}
@@ -220,6 +214,9 @@ func (f *findingCtx) home(ii int32) (envs, teams []string) {
 func (f *findingCtx) subscriptionScope() []Finding {
 	var out []Finding
 	for i := range f.e.Assignments {
+		if !f.mine(i) {
+			continue
+		}
 		as := &f.e.Assignments[i]
 		ii, ok := f.g.identityIdx[as.PrincipalID]
 		if !ok || !wideScope(as.Scope) {
@@ -234,7 +231,7 @@ func (f *findingCtx) subscriptionScope() []Finding {
 			sev = Critical
 		}
 		homeEnvs, homeTeams := f.home(ii)
-		add := newAdded(homeEnvs, homeTeams)
+		add := f.newAdded(homeEnvs, homeTeams)
 		f.addGrants(add, f.grants(as))
 		added := add.done()
 		var cmds []string
@@ -253,7 +250,7 @@ func (f *findingCtx) subscriptionScope() []Finding {
 		}
 		out = append(out, Finding{Rule: RuleSubscriptionScope, Severity: sev, Resource: as.ID,
 			Title: fmt.Sprintf("%s holds %s at %s", id.Name, ri.name, f.describeScope(as.Scope)), Message: msg,
-			Evidence: Evidence{Identity: f.identityRef(id), Computes: f.computeRefs(f.holders[ii]), Assignments: []AssignmentRef{f.assignmentRef(as)}},
+			Evidence: Evidence{Identity: f.identityRef(id), Computes: f.holdersRefs(ii), Assignments: []AssignmentRef{f.assignmentRef(as)}},
 			Adds:     added,
 			Fix: Fix{Summary: fmt.Sprintf("Grant %s at %s instead, then delete the %s assignment.", ri.name, orNone(scopes), f.describeScope(as.Scope)),
 				Commands: cmds}})
@@ -352,6 +349,9 @@ func (f *findingCtx) automationHeuristic(ii int32) string {
 func (f *findingCtx) automation() []Finding {
 	var out []Finding
 	for i, id := range f.g.ids {
+		if !f.mine(i) {
+			continue
+		}
 		ii := int32(i)
 		var feds []FederatedRef
 		prs := false
@@ -372,12 +372,12 @@ func (f *findingCtx) automation() []Finding {
 			}
 		}
 		r := f.radius(ii)
-		add := newAdded(nil, nil)
+		add := f.newAdded(nil, nil)
 		for _, re := range r.Reach {
 			add.addReach(re)
 		}
-		ev := Evidence{Identity: f.identityRef(id), Computes: f.computeRefs(f.holders[ii]), Federated: feds,
-			Assignments: f.assignmentRefs(f.assignmentsOf(id))}
+		ev := Evidence{Identity: f.identityRef(id), Computes: f.holdersRefs(ii), Federated: feds,
+			Assignments: f.assignmentsRefs(ii)}
 		culprits := map[string]bool{}
 		var targets []string // computes its lateral movement writes
 		lateral := func(h Held, kind string) {
@@ -392,10 +392,10 @@ func (f *findingCtx) automation() []Finding {
 				}
 			}
 			if kind == "compute" {
-				add.node(false, h.ID, f.e.Labels(h.ID))
+				add.node(false, h.ID)
 				targets = append(targets, h.ID)
 			} else {
-				add.node(true, h.ID, f.e.Labels(h.ID))
+				add.node(true, h.ID)
 			}
 		}
 		for _, h := range r.Computes {
@@ -464,7 +464,7 @@ func viaAssignment(via string) string {
 
 func (f *findingCtx) automationFix(ii int32, feds []FederatedRef, culprits map[string]bool, targets []string) Fix {
 	id := f.g.ids[ii]
-	rg, name := rgOf(id.Key)
+	rg, name := f.parts(id.Key).rg, f.parts(id.Key).name
 	var cmds, parts []string
 	for _, fd := range feds {
 		if fd.System != "GitHub Actions" || strings.Contains(fd.Subject, ":environment:") {
@@ -539,13 +539,16 @@ func resourceContains(scope, id string) bool {
 func (f *findingCtx) crossTeam() []Finding {
 	var out []Finding
 	for i, id := range f.g.ids {
+		if !f.mine(i) {
+			continue
+		}
 		ii := int32(i)
 		teams := newSet(true)
 		byTeam := map[string][]*Compute{}
 		unlabeled := 0
 		for _, ci := range f.holders[ii] {
 			c := f.g.computes[ci]
-			t := f.e.Labels(c.ID).Team.Value
+			t := f.computeLabels[ci].Team.Value
 			if t == "" {
 				unlabeled++
 				continue
@@ -563,9 +566,9 @@ func (f *findingCtx) crossTeam() []Finding {
 				sev = High
 			}
 		}
-		add := newAdded(nil, nil)
+		add := f.newAdded(nil, nil)
 		for _, ci := range f.holders[ii] {
-			add.node(false, f.g.computes[ci].ID, f.computeLabels[ci])
+			add.computeNode(ci)
 		}
 		var groups []splitGroup
 		for _, t := range teams.list() {
@@ -579,7 +582,7 @@ func (f *findingCtx) crossTeam() []Finding {
 		out = append(out, Finding{Rule: RuleCrossTeam, Severity: sev, Resource: id.Key,
 			Title:   fmt.Sprintf("%s is used by teams %s", id.Name, strings.Join(teams.list(), ", ")),
 			Message: fmt.Sprintf("Computes of %d teams (%s) hold %s: each team's code can act as the others', and no team owns its permissions.", teams.len(), strings.Join(teams.list(), ", "), id.Name),
-			Evidence: Evidence{Identity: f.identityRef(id), Computes: f.computeRefs(f.holders[ii]), Assignments: f.assignmentRefs(as),
+			Evidence: Evidence{Identity: f.identityRef(id), Computes: f.holdersRefs(ii), Assignments: f.assignmentsRefs(ii),
 				Teams: teams.list()},
 			Adds: add.done(),
 			Fix:  Fix{Summary: summary, Commands: f.splitPlan(id, groups, unlabeled == 0)}})
@@ -592,6 +595,9 @@ func (f *findingCtx) crossTeam() []Finding {
 func (f *findingCtx) privilegedRole() []Finding {
 	var out []Finding
 	for i := range f.e.Assignments {
+		if !f.mine(i) {
+			continue
+		}
 		as := &f.e.Assignments[i]
 		ii, ok := f.g.identityIdx[as.PrincipalID]
 		ri := f.role(as.RoleID)
@@ -608,9 +614,9 @@ func (f *findingCtx) privilegedRole() []Finding {
 			sev = High
 		}
 		homeEnvs, homeTeams := f.home(ii)
-		add := newAdded(homeEnvs, homeTeams)
+		add := f.newAdded(homeEnvs, homeTeams)
 		f.addGrants(add, f.grants(as))
-		ev := Evidence{Identity: f.identityRef(id), Computes: f.computeRefs(f.holders[ii]), Assignments: []AssignmentRef{f.assignmentRef(as)}}
+		ev := Evidence{Identity: f.identityRef(id), Computes: f.holdersRefs(ii), Assignments: []AssignmentRef{f.assignmentRef(as)}}
 		var fix Fix
 		cmds, n := f.leastPrivilege(as)
 		switch {
@@ -640,6 +646,9 @@ func (f *findingCtx) privilegedRole() []Finding {
 func (f *findingCtx) orphaned() []Finding {
 	var out []Finding
 	for i := range f.e.Orphaned {
+		if !f.mine(i) {
+			continue
+		}
 		as := &f.e.Orphaned[i]
 		ri := f.role(as.RoleID)
 		sev := Low
@@ -663,11 +672,16 @@ func (f *findingCtx) unusedPermission() []Finding {
 	}
 	var out []Finding
 	for i, id := range f.g.ids {
+		if !f.mine(i) {
+			continue
+		}
 		ii := int32(i)
 		var unused []*authz.Assignment
+		var grants []held
 		sev, full := Low, true
 		since := f.usage.Since
-		for _, as := range f.assignmentsOf(id) {
+		for _, h := range f.heldBy(ii) {
+			as := h.as
 			if len(f.exercised(as)) > 0 {
 				continue
 			}
@@ -686,7 +700,7 @@ func (f *findingCtx) unusedPermission() []Finding {
 			if s.After(since) {
 				since = s
 			}
-			unused = append(unused, as)
+			unused, grants = append(unused, as), append(grants, h)
 		}
 		if len(unused) == 0 {
 			continue
@@ -695,15 +709,19 @@ func (f *findingCtx) unusedPermission() []Finding {
 		if pu := f.usage.principal(id.PrincipalID); pu != nil {
 			requests = pu.requests
 		}
-		add := newAdded(nil, nil)
+		add := f.newAdded(nil, nil)
 		var cmds, roles []string
-		for _, as := range unused {
-			f.addGrants(add, f.grants(as))
+		for i, as := range unused {
+			f.addGrants(add, grants[i].gs)
 			cmds = append(cmds, cmdDeleteAssignment(as.ID))
-			roles = append(roles, fmt.Sprintf("%s at %s", f.role(as.RoleID).name, f.describeScope(as.Scope)))
+			roles = append(roles, f.role(as.RoleID).name+" at "+grants[i].sf.desc)
 		}
 		window := FormatWindow(f.usage.Window)
-		ev := Evidence{Identity: f.identityRef(id), Computes: f.computeRefs(f.holders[ii]), Assignments: f.assignmentRefs(unused),
+		refs := f.assignmentsRefs(ii)
+		if len(unused) < len(refs) {
+			refs = f.assignmentRefs(unused)
+		}
+		ev := Evidence{Identity: f.identityRef(id), Computes: f.holdersRefs(ii), Assignments: refs,
 			Usage: &UsageNote{Window: window, Since: since, Full: full, Requests: requests}}
 		if !full {
 			ev.Notes = append(ev.Notes, fmt.Sprintf("observed since %s only: the assignment or the estate is younger than the %s window", since.UTC().Format("2006-01-02 15:04 MST"), window))
@@ -746,6 +764,9 @@ func (f *findingCtx) namedAfterResource() []Finding {
 	}
 	var out []Finding
 	for i, id := range f.g.ids {
+		if !f.mine(i) {
+			continue
+		}
 		ii := int32(i)
 		if id.Kind != UserAssigned {
 			continue
@@ -762,21 +783,21 @@ func (f *findingCtx) namedAfterResource() []Finding {
 				others++
 			}
 		}
-		ev := Evidence{Identity: f.identityRef(id), Computes: f.computeRefs(f.holders[ii]), Assignments: f.assignmentRefs(f.assignmentsOf(id))}
+		ev := Evidence{Identity: f.identityRef(id), Computes: f.holdersRefs(ii), Assignments: f.assignmentsRefs(ii)}
 		ev.Notes = append(ev.Notes, fmt.Sprintf("named after %s %s", c.Kind, c.ID))
 		fd := Finding{Rule: RuleNamedAfter, Resource: id.Key, Evidence: ev}
 		if others > 0 {
 			fd.Severity = Medium
 			fd.Title = fmt.Sprintf("%s is named after %s but %d other compute(s) hold it", id.Name, c.Name, others)
 			fd.Message = fmt.Sprintf("The name of %s says it belongs to %s, but %d other compute(s) hold it: reviewers reading the name underestimate its blast radius.", id.Name, c.Name, others)
-			add := newAdded(nil, nil)
+			add := f.newAdded(nil, nil)
 			var cmds []string
 			for _, ci := range f.holders[ii] {
 				if ci == named[0] {
 					continue
 				}
 				o := f.g.computes[ci]
-				add.node(false, o.ID, f.e.Labels(o.ID))
+				add.computeNode(ci)
 				if sys := f.systemAssignedFix(id, o, false); len(sys.Commands) > 0 {
 					cmds = append(cmds, sys.Commands...)
 				} else {
@@ -800,7 +821,7 @@ func (f *findingCtx) namedAfterResource() []Finding {
 // systemAssignedFix moves a compute from a user-assigned identity to its
 // system-assigned one.
 func (f *findingCtx) systemAssignedFix(id *Identity, c *Compute, retire bool) Fix {
-	rg, name := rgOf(c.ID)
+	rg, name := f.parts(c.ID).rg, f.parts(c.ID).name
 	var enable, principal string
 	var cleanup []string
 	switch c.Kind {
@@ -838,13 +859,16 @@ type permissionSet struct {
 func (f *findingCtx) mixedPermissionSets() []Finding {
 	var out []Finding
 	for i, id := range f.g.ids {
+		if !f.mine(i) {
+			continue
+		}
 		ii := int32(i)
 		sets := map[string]*permissionSet{}
 		var keys []string
 		teams := newSet(true)
 		deploy, data := false, false
-		for _, as := range f.assignmentsOf(id) {
-			ri := f.role(as.RoleID)
+		for _, h := range f.heldBy(ii) {
+			as, ri := h.as, f.role(h.as.RoleID)
 			cat := ""
 			switch {
 			case ri.escalates():
@@ -856,7 +880,7 @@ func (f *findingCtx) mixedPermissionSets() []Finding {
 			default:
 				continue // reading is no set of its own
 			}
-			team := f.e.Labels(as.Scope).Team.Value
+			team := h.sf.labels.Team.Value
 			teams.add(team)
 			key := cat + "/" + strings.ToLower(team)
 			if sets[key] == nil {
@@ -885,7 +909,7 @@ func (f *findingCtx) mixedPermissionSets() []Finding {
 			if s.category != "deploy" {
 				for _, ci := range f.holders[ii] {
 					c := f.g.computes[ci]
-					if t := f.e.Labels(c.ID).Team.Value; s.team == "" || t == "" || strings.EqualFold(t, s.team) {
+					if t := f.computeLabels[ci].Team.Value; s.team == "" || t == "" || strings.EqualFold(t, s.team) {
 						g.computes = append(g.computes, c)
 					}
 				}
@@ -904,7 +928,7 @@ func (f *findingCtx) mixedPermissionSets() []Finding {
 		out = append(out, Finding{Rule: RuleMixedSets, Severity: sev, Resource: id.Key,
 			Title:   fmt.Sprintf("%s mixes %s", id.Name, what),
 			Message: fmt.Sprintf("%s holds unrelated permission sets: %s. Every holder gets all of them.", id.Name, strings.Join(names, ", ")),
-			Evidence: Evidence{Identity: f.identityRef(id), Computes: f.computeRefs(f.holders[ii]), Assignments: f.assignmentRefs(all),
+			Evidence: Evidence{Identity: f.identityRef(id), Computes: f.holdersRefs(ii), Assignments: f.assignmentRefs(all),
 				Teams: teams.list()},
 			Fix: Fix{Summary: fmt.Sprintf("Split %s into one identity per set (%s); the deploy set belongs to the pipeline, not to a running compute. Detach each new identity from holders that do not use its set.", id.Name, strings.Join(names, ", ")),
 				Commands: f.splitPlan(id, groups, false)}})
@@ -917,6 +941,9 @@ func (f *findingCtx) mixedPermissionSets() []Finding {
 func (f *findingCtx) withoutOwner() []Finding {
 	var out []Finding
 	for i, id := range f.g.ids {
+		if !f.mine(i) {
+			continue
+		}
 		ii := int32(i)
 		if f.e.Labels(id.Key).Team.Value != "" {
 			continue
@@ -941,7 +968,7 @@ func (f *findingCtx) withoutOwner() []Finding {
 		out = append(out, Finding{Rule: RuleWithoutOwner, Severity: sev, Resource: id.Key,
 			Title:    fmt.Sprintf("%s has no owner", id.Name),
 			Message:  fmt.Sprintf("Neither %s nor its resource group or subscription carries a team or owner tag, and no configuration names one.", id.Name),
-			Evidence: Evidence{Identity: f.identityRef(id), Computes: f.computeRefs(f.holders[ii]), Teams: teams.list()},
+			Evidence: Evidence{Identity: f.identityRef(id), Computes: f.holdersRefs(ii), Teams: teams.list()},
 			Fix: Fix{Summary: summary,
 				Commands: []string{"az tag update --resource-id " + shq(id.Key) + " --operation Merge --tags " + shq("team="+team)}}})
 	}

@@ -1,7 +1,11 @@
 package analyzer
 
 import (
+	"bytes"
+	"encoding/json"
+	"flag"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -68,18 +72,76 @@ func TestFindingsScale(t *testing.T) {
 	}
 }
 
-// BenchmarkFindings measures all rules on generated estates.
+// largeFindings adds the 100k-compute estates to BenchmarkFindings
+// (about a minute each to generate, index and analyze).
+var largeFindings = flag.Bool("findings.large", false, "BenchmarkFindings: also the 100k-compute estates")
+
+// BenchmarkFindings measures all rules on generated estates of two
+// designs: "shared", every attachment and assignment drawn from the whole
+// estate (every identity spans environments and teams: the worst case),
+// and "local", 98 % of them within the identity's own resource group.
+// It reports the findings and the heap they and the analysis hold.
 func BenchmarkFindings(b *testing.B) {
-	for _, size := range []struct{ computes, identities, assignments int }{{1_000, 500, 10_000}, {10_000, 5_000, 100_000}} {
-		b.Run(fmt.Sprintf("computes=%d", size.computes), func(b *testing.B) {
-			e := generate(size.computes, size.identities, size.assignments, 7)
-			labelGenerated(e)
-			Assemble(e)
-			a := New(e)
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				a.Findings(FindingsOptions{Usage: NewUsage(DefaultWindow, time.Now())})
+	sizes := []int{1_000, 10_000}
+	if *largeFindings {
+		sizes = append(sizes, 100_000)
+	}
+	for _, n := range sizes {
+		for _, design := range []struct {
+			name  string
+			local float64
+		}{{"shared", 0}, {"local", 0.98}} {
+			b.Run(fmt.Sprintf("computes=%d/%s", n, design.name), func(b *testing.B) {
+				e := Generate(GenerateSize{Computes: n, Identities: n / 2, Assignments: n * 10, Seed: 7, Local: design.local})
+				labelGenerated(e)
+				if _, err := Assemble(e); err != nil {
+					b.Fatal(err)
+				}
+				a := New(e)
+				b.ResetTimer()
+				var fs []Finding
+				for b.Loop() {
+					fs = a.Findings(FindingsOptions{Usage: NewUsage(DefaultWindow, time.Now())})
+				}
+				b.StopTimer()
+				var ms runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&ms)
+				b.ReportMetric(float64(len(fs)), "findings")
+				b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "heap-MiB")
+			})
+		}
+	}
+}
+
+// TestShardedFindingsMatchOneShard runs the rules in one shard and in
+// three over the same estates (local and shared designs) and wants the
+// same findings, byte for byte.
+func TestShardedFindingsMatchOneShard(t *testing.T) {
+	defer func(from, most int) { shardFrom, maxShards = from, most }(shardFrom, maxShards)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, local := range []float64{0, 0.9} {
+		e := Generate(GenerateSize{Computes: 400, Identities: 200, Assignments: 4000, Seed: 3, Local: local})
+		labelGenerated(e)
+		if _, err := Assemble(e); err != nil {
+			t.Fatal(err)
+		}
+		a := New(e)
+		run := func(from, most int) []byte {
+			shardFrom, maxShards = from, most
+			fs := a.Findings(FindingsOptions{Usage: NewUsage(DefaultWindow, now)})
+			b, err := json.Marshal(fs)
+			if err != nil {
+				t.Fatal(err)
 			}
-		})
+			return b
+		}
+		one, three := run(1<<30, 1), run(0, 3)
+		if !bytes.Equal(one, three) {
+			t.Errorf("local %.1f: three shards found %d bytes of findings, one shard %d", local, len(three), len(one))
+		}
+		if len(one) < 1000 {
+			t.Errorf("local %.1f: only %d bytes of findings: the estate exercises nothing", local, len(one))
+		}
 	}
 }

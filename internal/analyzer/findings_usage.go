@@ -95,7 +95,7 @@ func (u *Usage) SetCreated(assignmentID string, t time.Time) {
 
 // Created returns when a role assignment was made, if known.
 func (u *Usage) Created(assignmentID string) (time.Time, bool) {
-	if u == nil {
+	if u == nil || len(u.created) == 0 {
 		return time.Time{}, false
 	}
 	t, ok := u.created[strings.ToLower(assignmentID)]

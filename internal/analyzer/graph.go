@@ -497,9 +497,6 @@ type tree struct {
 	pool          *sync.Pool
 }
 
-// reached reports whether the search reached n.
-func (t *tree) reached(n int32) bool { return t.mark[n] == t.epoch }
-
 // release hands the scratch space back; t must not be used after.
 func (t *tree) release() { t.pool.Put(t) }
 
@@ -529,10 +526,15 @@ func (g *graph) search(start int32) *tree {
 }
 
 // bfs walks the graph from start nodes. It returns each reached node's
-// parent edge index (-1 for starts, -2 for unreached) and depth.
-func (g *graph) bfs(starts []int32) (parent []int32, depth []int32) {
-	parent = make([]int32, g.nodeCount)
-	depth = make([]int32, g.nodeCount)
+// parent edge index (-1 for starts, -2 for unreached) and the node that
+// edge leaves (from[n], for reached nodes that are not starts).
+func (g *graph) bfs(starts []int32) (parent []int32, from []int32) {
+	return g.bfsInto(starts, nil, nil)
+}
+
+// bfsInto is bfs into the given arrays, grown to the graph's size.
+func (g *graph) bfsInto(starts, parent, from []int32) ([]int32, []int32) {
+	parent, from = grow(parent, int(g.nodeCount)), grow(from, int(g.nodeCount))
 	for i := range parent {
 		parent[i] = -2
 	}
@@ -548,12 +550,12 @@ func (g *graph) bfs(starts []int32) (parent []int32, depth []int32) {
 		for e := g.offsets[n]; e < g.offsets[n+1]; e++ {
 			if m := g.targets[e]; parent[m] == -2 {
 				parent[m] = e
-				depth[m] = depth[n] + 1
+				from[m] = n
 				queue = append(queue, m)
 			}
 		}
 	}
-	return parent, depth
+	return parent, from
 }
 
 // source returns the node an edge leaves, by binary search in offsets.

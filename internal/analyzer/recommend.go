@@ -234,7 +234,7 @@ func (f *findingCtx) baseRec(ii int32, as *authz.Assignment, kind string, ops []
 	id := f.g.ids[ii]
 	ref := f.assignmentRef(as)
 	r := Recommendation{Kind: kind, Identity: f.identityRef(id), Group: as.ID, Preferred: true, Confidence: "full",
-		Evidence: RecommendationEvidence{Computes: f.computeRefs(f.holders[ii]), Assignment: &ref, Window: FormatWindow(f.usage.Window)}}
+		Evidence: RecommendationEvidence{Computes: f.holdersRefs(ii), Assignment: &ref, Window: FormatWindow(f.usage.Window)}}
 	ev := &r.Evidence
 	ev.ObservedSince, ev.FullWindow = f.usage.observedSince(as.ID)
 	if pu := f.usage.principal(id.PrincipalID); pu != nil {
@@ -462,7 +462,7 @@ func (f *findingCtx) splitRec(ii int32) *Recommendation {
 	}
 	groups := f.envSplitGroups(id, byEnv)
 	r := &Recommendation{Kind: RecEnvSplit, Identity: f.identityRef(id), Group: id.Key, Preferred: true, Confidence: "full",
-		Evidence: RecommendationEvidence{Computes: f.computeRefs(f.holders[ii]), Assignments: f.assignmentRefs(f.assignmentsOf(id))}}
+		Evidence: RecommendationEvidence{Computes: f.holdersRefs(ii), Assignments: f.assignmentsRefs(ii)}}
 	ev := &r.Evidence
 	know := f.usage != nil && f.usage.Entries > 0
 	if know {
@@ -501,7 +501,7 @@ func (f *findingCtx) splitRec(ii int32) *Recommendation {
 			continue
 		}
 		for _, as := range f.assignmentsOf(id) {
-			env := f.e.Labels(as.Scope).Env.Value
+			env := f.labelsOf(as.Scope).Env.Value
 			if env == "" || env == g.suffix {
 				continue
 			}
@@ -523,7 +523,7 @@ func (f *findingCtx) splitRec(ii int32) *Recommendation {
 func (f *findingCtx) splitChanges(old *Identity, groups []splitGroup, retire bool) []Change {
 	var out []Change
 	for _, g := range groups {
-		n := g.identity(old)
+		n := f.splitIdentity(g, old)
 		out = append(out, Change{Op: OpCreateIdentity, Identity: n.id()})
 		for _, as := range g.assignments {
 			out = append(out, Change{Op: OpAddAssignment, Identity: n.id(), Role: f.role(as.RoleID).name, Scope: as.Scope})
