@@ -15,9 +15,8 @@
 // identities it attaches, access policies it adds) are undone at the end
 // with the operator's credentials.
 //
-// A federated credential write is not replayed: it needs an issuer mimic
-// trusts whose keys the attacker holds. The report says so, and
-// `mimic analyze --verify` names it as a difference.
+// A federated credential write trusts the identity to an issuer the
+// replay stands up for the attacker (federate.go).
 package attack
 
 import (
@@ -112,6 +111,8 @@ type replay struct {
 	radius *analyzer.Radius
 	// clients are closed when the replay ends.
 	clients []*http.Client
+	// attacker is the issuer federated credential writes trust, once made.
+	attacker *attackerIssuer
 }
 
 // tokenSource gets a token of an identity for a resource.
@@ -276,21 +277,15 @@ func (p *replay) note(format string, args ...any) {
 // analysis it followed: an identity the analysis says is obtainable but
 // the replay could not obtain, an action it says is allowed but the
 // replay was refused, and a probe outside the radius that succeeded.
-// Steps the replay cannot exercise (NotReplayed) are not differences.
 func (r *Report) Disagreements() []string {
 	var out []string
-	skipped := map[string]bool{}
 	for _, o := range r.Identities {
-		switch {
-		case o.OK:
-		case strings.HasPrefix(o.Error, notReplayedPrefix):
-			skipped[strings.ToLower(o.Identity)] = true
-		default:
+		if !o.OK {
 			out = append(out, fmt.Sprintf("identity %s (%s) was not obtained: %s", o.Identity, o.How, o.Error))
 		}
 	}
 	for _, e := range r.Exercised {
-		if !e.OK && !skipped[strings.ToLower(e.Identity)] {
+		if !e.OK {
 			out = append(out, fmt.Sprintf("%s on %s as %s was refused: %s", e.Action, e.Resource, e.Identity, e.Detail))
 		}
 	}

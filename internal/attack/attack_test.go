@@ -38,13 +38,19 @@ func analyze(t *testing.T, s store.Store) *analyzer.Analysis {
 
 func computeID(t *testing.T, a *analyzer.Analysis, name string) string {
 	t.Helper()
-	for _, c := range a.E.Computes {
-		if c.Name == name {
-			return c.ID
+	return named(t, a.E.Computes, name, func(c *analyzer.Compute) string { return c.Name }).ID
+}
+
+// named finds the thing of a list with a name.
+func named[T any](t *testing.T, list []*T, name string, nameOf func(*T) string) *T {
+	t.Helper()
+	for _, x := range list {
+		if nameOf(x) == name {
+			return x
 		}
 	}
-	t.Fatalf("no compute %s", name)
-	return ""
+	t.Fatalf("no %s", name)
+	return nil
 }
 
 func replay(t *testing.T, env attack.Env, a *analyzer.Analysis, id string) (*analyzer.Radius, *attack.Report) {
@@ -132,7 +138,7 @@ func TestReplayMatchesAnalysis(t *testing.T) {
 			for _, reach := range r.Reach {
 				typ := strings.ToLower(reach.Type)
 				if typ == "microsoft.keyvault/vaults" && hasData(reach.DataActions, getSecret) {
-					if e := exercisedID(rep, reach.Resource, getSecret); e == nil && !federated(reach.Path) {
+					if e := exercisedID(rep, reach.Resource, getSecret); e == nil {
 						t.Errorf("the analysis says %s's secrets can be read (%+v); the replay did not try", reach.Resource, reach.Path)
 					}
 				}
@@ -165,17 +171,6 @@ func exercisedID(rep *attack.Report, id, action string) *attack.Exercise {
 func hasData(patterns []string, action string) bool {
 	for _, p := range patterns {
 		if strings.EqualFold(p, action) || p == "*" || strings.HasSuffix(p, "/*") && strings.HasPrefix(strings.ToLower(action), strings.ToLower(strings.TrimSuffix(p, "*"))) {
-			return true
-		}
-	}
-	return false
-}
-
-// federated reports whether a path writes a federated credential, which
-// the replay does not do.
-func federated(path []analyzer.Step) bool {
-	for _, st := range path {
-		if st.Kind == "federatedCredentialWrite" {
 			return true
 		}
 	}
@@ -292,4 +287,60 @@ func TestReplayMatchesAnalysisWithDenyAssignments(t *testing.T) {
 		t.Fatalf("%d deny assignments loaded, want 12", len(a.E.Denies))
 	}
 	replayRandom(t, env, a)
+}
+
+// A federated credential write, replayed: DEV's shared identity may write
+// the federated credentials of PROD's orders identity (Managed Identity
+// Contributor on it). The replay trusts that identity to an issuer of its
+// own, reads PROD's orders secret as it, and leaves no credential, cluster
+// or resource group behind.
+func TestReplayWritesAFederatedCredential(t *testing.T) {
+	srv, env := demoServer(t)
+	ctx := context.Background()
+	a := analyze(t, srv.Store)
+	nameOf := func(id *analyzer.Identity) string { return id.Name }
+	shared, target := named(t, a.E.Identities, demo.SharedIdentity, nameOf), named(t, a.E.Identities, "id-orders-prod", nameOf)
+	grant := target.Key + "/providers/Microsoft.Authorization/roleAssignments/" + "0f1c7c4e-58a3-4c1b-9d56-3b1a4c1e0d77" + "?api-version=2022-04-01"
+	const managedIdentityContributor = "e40ec5ca-96e0-45a2-b4ff-59039f2c2b59"
+	if err := srv.Operator.ARM(ctx, "PUT", grant, map[string]any{"properties": map[string]any{
+		"roleDefinitionId": "/subscriptions/" + srv.Tenant.SubscriptionID + "/providers/Microsoft.Authorization/roleDefinitions/" + managedIdentityContributor,
+		"principalId":      shared.PrincipalID, "principalType": "ServicePrincipal",
+	}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	a = analyze(t, srv.Store)
+	before := len(a.E.Resources)
+	r, rep := replay(t, env, a, computeID(t, a, demo.PaymentsDev))
+	var how string
+	for _, h := range r.Identities {
+		if strings.EqualFold(h.ID, target.Key) {
+			how = h.Path[len(h.Path)-1].Kind
+		}
+	}
+	if how != "federatedCredentialWrite" {
+		t.Fatalf("the analysis does not reach %s by a federated credential write (last step %q)", target.Name, how)
+	}
+	for _, d := range rep.Disagreements() {
+		t.Error(d)
+	}
+	var got *attack.Obtained
+	for i, o := range rep.Identities {
+		if strings.EqualFold(o.Identity, target.Key) {
+			got = &rep.Identities[i]
+		}
+	}
+	if got == nil || !got.OK || got.How != "federatedCredentialWrite" {
+		t.Fatalf("the replay did not obtain %s by writing a federated credential: %+v", target.Name, got)
+	}
+	if e := exercised(rep, demo.OrdersProdVault, getSecret); e == nil || !e.OK || !strings.EqualFold(e.Identity, target.Key) {
+		t.Errorf("PROD's orders secret was not read: %+v", e)
+	}
+	// Nothing stays: the credential, the attacker's cluster and its group.
+	after := analyze(t, srv.Store)
+	if len(after.E.Resources) != before {
+		t.Errorf("the estate has %d resources after the replay, %d before", len(after.E.Resources), before)
+	}
+	if fed := after.E.Identity(target.Key).Federated; len(fed) != len(target.Federated) {
+		t.Errorf("%s has federated credentials %+v after the replay", target.Name, fed)
+	}
 }

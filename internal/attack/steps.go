@@ -127,16 +127,7 @@ func (p *replay) federatedToken(ctx context.Context, f *foothold, resource strin
 	if err := json.Unmarshal(body, &sa); err != nil {
 		return "", err
 	}
-	form := url.Values{
-		"grant_type": {"client_credentials"}, "client_id": {f.run.Env["AZURE_CLIENT_ID"]}, "scope": {strings.TrimSuffix(resource, "/") + "/.default"},
-		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {sa.Token},
-	}
-	status, body, err = p.do(ctx, p.direct, http.MethodPost, strings.TrimSuffix(p.env.AuthorityURL, "/")+"/"+p.env.Tenant+"/oauth2/v2.0/token",
-		"", form.Encode(), map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
-	if err != nil {
-		return "", err
-	}
-	return accessToken(status, body)
+	return p.exchange(ctx, f.run.Env["AZURE_CLIENT_ID"], sa.Token, resource)
 }
 
 // tokenError is a token endpoint's refusal.
@@ -205,12 +196,8 @@ func oidOf(token string) string {
 	return c.Oid
 }
 
-// capFederate is the step kind of a federated credential write, which the
-// replay does not take.
-const (
-	capFederate         = "federatedCredentialWrite"
-	federateNotReplayed = "writing a federated credential needs an issuer mimic trusts whose keys the attacker holds"
-)
+// capFederate is the step kind of a federated credential write.
+const capFederate = "federatedCredentialWrite"
 
 // actor is the identity that takes a path's last escalation: the identity
 // of the last "holds" step (or of a "control" step).
@@ -283,10 +270,6 @@ func (p *replay) grantSelf(ctx context.Context, identity, scope, role string) er
 	return nil
 }
 
-// notReplayedPrefix starts the error of an identity the replay does not
-// try to obtain.
-const notReplayedPrefix = "not replayed: "
-
 // controlCompute takes control of a compute the search reached by an
 // escalation: a run started with the escalating identity's token.
 func (p *replay) controlCompute(ctx context.Context, h analyzer.Held) {
@@ -357,20 +340,22 @@ func (p *replay) obtainIdentity(ctx context.Context, h analyzer.Held) {
 		}
 		id := h.ID
 		src = func(ctx context.Context, resource string) (string, error) { return p.tokenVia(ctx, f, id, resource) }
-	case "assign", "control":
-		if last.Kind == "control" && analyzer.ControlCapability(last) == capFederate {
-			o.Error = notReplayedPrefix + federateNotReplayed
-			p.note("%s: %s", h.ID, o.Error)
-			break
-		}
+	case "assign", "control", capFederate:
 		if err := p.grantsFromRoleWrite(ctx, h.Path); err != nil {
 			o.Error = err.Error()
 			break
 		}
+		if last.Kind == capFederate || analyzer.ControlCapability(last) == capFederate {
+			if last.Kind == "control" && analyzer.ControlAfterRoleWrite(last) {
+				if err := p.grantSelf(ctx, actor(h.Path), h.ID, ownerRole); err != nil {
+					o.Error = err.Error()
+					break
+				}
+			}
+			src = p.federate(ctx, h, &o)
+			break
+		}
 		src = p.attach(ctx, h, &o)
-	case capFederate:
-		o.Error = notReplayedPrefix + federateNotReplayed
-		p.note("%s: %s", h.ID, o.Error)
 	default:
 		o.Error = "no replay for a " + last.Kind + " step"
 	}

@@ -29,21 +29,26 @@ func newAttackCmd(g *globals) *cobra.Command {
 		Use:   "attack --from COMPUTE",
 		Short: "Prove a compute's blast radius by replaying it against the running mimic",
 		Long: `Replay the blast radius of a compute as an attacker with code execution there
-would: start a run as the compute (the only act done as the operator), then
-follow every path of the analysis through the real endpoints with the tokens
-obtained on the way: the compute's token endpoint (IMDS, IDENTITY_ENDPOINT,
-a pod's federated exchange), run-command and writes on other computes, role
-assignments the identities grant themselves, access policies, listKeys and
-the Key Vault and Blob data planes. Every resource and action exercised is
-reported, with the identity used and what came back.
+would: start a run as the compute (done as the operator), then follow every
+path of the analysis through the real endpoints with the tokens obtained on
+the way: the compute's token endpoint (IMDS, IDENTITY_ENDPOINT, a pod's
+federated exchange), run-command and writes on other computes, role
+assignments the identities grant themselves, federated credentials they
+write, access policies, listKeys and the Key Vault and Blob data planes.
+Every resource and action exercised is reported, with the identity used and
+what came back.
 
 The replay also probes every vault and storage account of the subscription
 outside the radius with each identity it obtained: a success there is reach
 the analysis missed. Whatever the replay changed (role assignments,
 attached identities, access policies) is undone at the end.
 
-A federated credential write is not replayed: it needs an issuer mimic trusts
-whose keys the attacker holds. The report says so.
+A federated credential write needs an issuer whose keys the attacker holds.
+The replay stands one up as an attacker would host their own: a throwaway
+AKS cluster with its OIDC issuer, in a resource group of its own
+(mimic-attack-…), created and deleted as the operator. The identity's
+credential is written with the escalating identity's token, and a token of
+the cluster's service account is exchanged for the identity's.
 
 Exit status:
   0  the replay confirms the analysis

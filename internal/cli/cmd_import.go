@@ -21,6 +21,7 @@ func newImportCmd(g *globals) *cobra.Command {
 		subs         []string
 		batch        int
 		dryRun       bool
+		every        time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "import FILE|DIR|- ...",
@@ -136,7 +137,7 @@ default subscription (the operator has it).`,
 			// The server reports again what it finds in the elements it
 			// is sent.
 			total.Warnings = importer.MergeWarnings(nil, plan.OwnWarnings())
-			prog := newProgress(g.stderr, plan.Total)
+			prog := newProgress(g.stderr, plan.Total, every)
 			err = plan.Send(cmd.Context(), importer.SendOptions{Size: batch}, func(ctx context.Context, b importer.Batch) error {
 				var res importer.Result
 				if err := c.do(ctx, "POST", "/mimic/v1/import", json.RawMessage(b.Body), &res); err != nil {
@@ -164,6 +165,10 @@ default subscription (the operator has it).`,
 	fl.StringArrayVar(&subs, "subscription", nil, "move the export into this subscription (an id, or 'default'), or FROM=TO for one of several")
 	fl.IntVar(&batch, "batch", 2000, "documents per request")
 	fl.BoolVar(&dryRun, "dry-run", false, "validate the files and show what they hold; import nothing")
+	// How often progress is printed: tests make it frequent, so that a
+	// fast import still shows progress before its end.
+	fl.DurationVar(&every, "progress-interval", time.Second, "how often to print progress")
+	fl.MarkHidden("progress-interval")
 	fl.StringVarP(&output, "output", "o", "table", "output format of the summary: table or json")
 	return cmd
 }
@@ -191,22 +196,23 @@ func importFailed(done, total int, err error) error {
 }
 
 // progress prints "imported 12,000/50,000 …" lines on standard error, at
-// most about once a second, and always at the end.
+// most once an interval (a second), and always at the end.
 type progress struct {
 	w           io.Writer
 	total, done int
 	start, last time.Time
+	every       time.Duration
 }
 
-func newProgress(w io.Writer, total int) *progress {
+func newProgress(w io.Writer, total int, every time.Duration) *progress {
 	now := time.Now()
-	return &progress{w: w, total: total, start: now, last: now}
+	return &progress{w: w, total: total, start: now, last: now, every: every}
 }
 
 func (p *progress) add(n int, final bool) {
 	p.done += n
 	now := time.Now()
-	if !final && now.Sub(p.last) < time.Second {
+	if !final && now.Sub(p.last) < p.every {
 		return
 	}
 	p.last = now
