@@ -29,6 +29,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/mimic-emu/mimic/internal/demo"
 )
 
 // ErrNoNode means node or npm is not installed: Azurite cannot run.
@@ -172,7 +174,7 @@ func (a *azuriteServer) setup(ctx context.Context, token string, content []byte)
 		req.Header = h
 		req.Header.Set("Authorization", "Bearer "+token)
 		req.Header.Set("X-Ms-Version", blobVersion)
-		return send(a.hc, req, nil)
+		return demo.Send(a.hc, req, nil)
 	}
 	if err := do(http.MethodPut, a.base+"/cont1?restype=container", nil, http.Header{}); err != nil {
 		return "", fmt.Errorf("azurite: create the container: %w", err)

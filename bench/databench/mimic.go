@@ -18,24 +18,8 @@ import (
 	"time"
 
 	"github.com/mimic-emu/mimic/internal/demo"
+	"github.com/mimic-emu/mimic/internal/home"
 )
-
-// profile is the part of MIMIC_HOME/profile.json the harness reads.
-type profile struct {
-	TenantID       string `json:"tenantId"`
-	SubscriptionID string `json:"subscriptionId"`
-	Operator       struct {
-		ClientID     string `json:"clientId"`
-		ClientSecret string `json:"clientSecret"`
-		ObjectID     string `json:"objectId"`
-	} `json:"operator"`
-	Endpoints struct {
-		ResourceManager string `json:"resourceManager"`
-		ActiveDirectory string `json:"activeDirectory"`
-		Proxy           string `json:"proxy"`
-	} `json:"endpoints"`
-	CAFile string `json:"caFile"`
-}
 
 // Built-in roles the harness grants the operator (Owner has no data
 // actions).
@@ -111,7 +95,7 @@ func buildMimic(ctx context.Context, src, dir string, withPprof bool, log io.Wri
 type mimicServer struct {
 	proc      *process
 	home      string
-	prof      profile
+	prof      *home.Profile
 	ca        *x509.CertPool
 	proxyURL  *url.URL
 	pprofAddr string
@@ -121,9 +105,9 @@ type mimicServer struct {
 // startMimic runs `mimic up` on free ports in a new home under dir and
 // waits until it answers.
 func startMimic(ctx context.Context, bin, dir string, withPprof bool) (*mimicServer, error) {
-	home := filepath.Join(dir, "mimic-home")
-	cmd := exec.Command(bin, "up", "--home", home, "--port", "0", "--proxy-port", "0")
-	cmd.Env = append(os.Environ(), "MIMIC_HOME="+home)
+	homeDir := filepath.Join(dir, "mimic-home")
+	cmd := exec.Command(bin, "up", "--home", homeDir, "--port", "0", "--proxy-port", "0")
+	cmd.Env = append(os.Environ(), "MIMIC_HOME="+homeDir)
 	pprofFile := filepath.Join(dir, "pprof-addr")
 	if withPprof {
 		cmd.Env = append(cmd.Env, "DATABENCH_PPROF_ADDR="+pprofFile)
@@ -132,23 +116,19 @@ func startMimic(ctx context.Context, bin, dir string, withPprof bool) (*mimicSer
 	if err != nil {
 		return nil, err
 	}
-	m := &mimicServer{proc: p, home: home}
+	m := &mimicServer{proc: p, home: homeDir}
 	fail := func(err error) (*mimicServer, error) {
 		p.stop(5 * time.Second)
 		return nil, fmt.Errorf("%w\nmimic's log:\n%s", err, p.tail())
 	}
 	wctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
-	status := exec.CommandContext(wctx, bin, "status", "--home", home, "--wait", "80s")
+	status := exec.CommandContext(wctx, bin, "status", "--home", homeDir, "--wait", "80s")
 	if out, err := status.CombinedOutput(); err != nil {
 		return fail(fmt.Errorf("mimic did not come up: %v: %s", err, bytes.TrimSpace(out)))
 	}
-	b, err := os.ReadFile(filepath.Join(home, "profile.json"))
-	if err != nil {
+	if m.prof, err = home.ReadProfile(homeDir); err != nil {
 		return fail(err)
-	}
-	if err := json.Unmarshal(b, &m.prof); err != nil {
-		return fail(fmt.Errorf("profile.json: %w", err))
 	}
 	pem, err := os.ReadFile(m.prof.CAFile)
 	if err != nil {
@@ -174,27 +154,6 @@ func startMimic(ctx context.Context, bin, dir string, withPprof bool) (*mimicSer
 }
 
 func (m *mimicServer) stop() { m.proc.stop(20 * time.Second) }
-
-// send sends req and decodes a JSON answer into out; a status of 400 or
-// more is an error.
-func send(hc *http.Client, req *http.Request, out any) error {
-	resp, err := hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode >= 400 {
-		return fmt.Errorf("%s %s: %d %s", req.Method, req.URL, resp.StatusCode, bytes.TrimSpace(raw))
-	}
-	if out != nil && len(raw) > 0 {
-		return json.Unmarshal(raw, out)
-	}
-	return nil
-}
 
 // armPut PUTs a JSON body at an ARM path (with its api-version).
 func (m *mimicServer) armPut(ctx context.Context, path, api string, body, out any) error {

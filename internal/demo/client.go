@@ -64,7 +64,7 @@ func (c *HTTPClient) Token(ctx context.Context, resource string) (string, error)
 		AccessToken string `json:"access_token"`
 		Error       string `json:"error_description"`
 	}
-	if err := c.send(c.direct, req, &out); err != nil {
+	if err := Send(c.direct, req, &out); err != nil {
 		return "", err
 	}
 	if out.AccessToken == "" {
@@ -74,7 +74,9 @@ func (c *HTTPClient) Token(ctx context.Context, resource string) (string, error)
 	return out.AccessToken, nil
 }
 
-func (c *HTTPClient) send(hc *http.Client, req *http.Request, out any) error {
+// Send sends req and decodes a JSON answer into out; a status of 400 or
+// more is an error.
+func Send(hc *http.Client, req *http.Request, out any) error {
 	resp, err := hc.Do(req)
 	if err != nil {
 		return err
@@ -112,7 +114,7 @@ func (c *HTTPClient) request(ctx context.Context, proxied bool, method, u, resou
 		req.Header[k] = vs
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
-	return c.send(hc, req, out)
+	return Send(hc, req, out)
 }
 
 // ARM implements Client.
