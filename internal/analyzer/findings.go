@@ -401,13 +401,6 @@ func (a *Analysis) Findings(opts FindingsOptions) []Finding {
 	}
 	wg.Wait()
 	out := slices.Concat(parts...)
-	for i := range out {
-		fd := &out[i]
-		fd.ID = fingerprint(fd)
-		if fd.Fix.Commands == nil {
-			fd.Fix.Commands = []string{}
-		}
-	}
 	SortFindings(out)
 	return out
 }
@@ -443,6 +436,13 @@ func (f *findingCtx) findings(opts FindingsOptions) []Finding {
 	} {
 		if want(r.id) {
 			out = append(out, r.fn()...)
+		}
+	}
+	for i := range out {
+		fd := &out[i]
+		fd.ID = fingerprint(fd)
+		if fd.Fix.Commands == nil {
+			fd.Fix.Commands = []string{}
 		}
 	}
 	return out

@@ -332,8 +332,8 @@ func (f *findingCtx) envCount(ii int32) int {
 		mask |= f.envBitOf(f.computeLabels[ci].Env.Value)
 	}
 	for _, h := range f.heldBy(ii) {
-		if h.scope >= 0 {
-			mask |= f.envMask[h.scope]
+		if h.sf.indexed {
+			mask |= f.envMask[h.sf.idx]
 		}
 	}
 	return bits.OnesCount64(mask)
@@ -369,13 +369,11 @@ type grantKey struct {
 	conditional bool
 }
 
-// held is an assignment with its grant set, its scope's facts and its
-// scope index (-1 when the scope tree lacks it).
+// held is an assignment with its grant set and its scope's facts.
 type held struct {
-	as    *authz.Assignment
-	gs    *grantSet
-	sf    *scopeFacts
-	scope int32
+	as *authz.Assignment
+	gs *grantSet
+	sf *scopeFacts
 }
 
 // heldBy lists an identity's assignments (as assignmentsOf) with their
@@ -388,10 +386,7 @@ func (f *findingCtx) heldBy(ii int32) []held {
 	l := make([]held, len(as))
 	for i, a := range as {
 		sf := f.scope(a.Scope)
-		l[i] = held{a, f.grantsAt(a, sf), sf, -1}
-		if sf.indexed {
-			l[i].scope = sf.idx
-		}
+		l[i] = held{a, f.grantsAt(a, sf), sf}
 	}
 	f.helds[ii] = l
 	return l

@@ -676,8 +676,7 @@ func (f *findingCtx) unusedPermission() []Finding {
 			continue
 		}
 		ii := int32(i)
-		var unused []*authz.Assignment
-		var grants []held
+		var unused []held
 		sev, full := Low, true
 		since := f.usage.Since
 		for _, h := range f.heldBy(ii) {
@@ -700,7 +699,7 @@ func (f *findingCtx) unusedPermission() []Finding {
 			if s.After(since) {
 				since = s
 			}
-			unused, grants = append(unused, as), append(grants, h)
+			unused = append(unused, h)
 		}
 		if len(unused) == 0 {
 			continue
@@ -711,16 +710,19 @@ func (f *findingCtx) unusedPermission() []Finding {
 		}
 		add := f.newAdded(nil, nil)
 		var cmds, roles []string
-		for i, as := range unused {
-			f.addGrants(add, grants[i].gs)
-			cmds = append(cmds, cmdDeleteAssignment(as.ID))
-			roles = append(roles, f.role(as.RoleID).name+" at "+grants[i].sf.desc)
+		for _, h := range unused {
+			f.addGrants(add, h.gs)
+			cmds = append(cmds, cmdDeleteAssignment(h.as.ID))
+			roles = append(roles, f.role(h.as.RoleID).name+" at "+h.sf.desc)
+		}
+		refs := f.assignmentsRefs(ii)
+		if len(unused) < len(refs) { // some were used: reference the others only
+			refs = make([]AssignmentRef, 0, len(unused))
+			for _, h := range unused {
+				refs = append(refs, f.assignmentRefAt(h.as, h.sf))
+			}
 		}
 		window := FormatWindow(f.usage.Window)
-		refs := f.assignmentsRefs(ii)
-		if len(unused) < len(refs) {
-			refs = f.assignmentRefs(unused)
-		}
 		ev := Evidence{Identity: f.identityRef(id), Computes: f.holdersRefs(ii), Assignments: refs,
 			Usage: &UsageNote{Window: window, Since: since, Full: full, Requests: requests}}
 		if !full {

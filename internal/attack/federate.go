@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/mimic-emu/mimic/internal/analyzer"
+	"github.com/mimic-emu/mimic/internal/arm/msi"
 	"github.com/mimic-emu/mimic/internal/resourceid"
 )
 
@@ -26,7 +27,6 @@ import (
 const (
 	attackNamespace = "mimic-attack"
 	attackAccount   = "attacker"
-	exchangeAud     = "api://AzureADTokenExchange"
 	defaultLocation = "westeurope"
 )
 
@@ -139,7 +139,7 @@ func (p *replay) federate(ctx context.Context, h analyzer.Held, o *Obtained) tok
 	// The escalation itself: the actor writes the credential.
 	fic := h.ID + "/federatedIdentityCredentials/mimic-attack-" + newName()[:8]
 	status, body, err = p.arm(ctx, http.MethodPut, fic, api, tok, map[string]any{"properties": map[string]any{
-		"issuer": iss.url, "subject": "system:serviceaccount:" + attackNamespace + ":" + attackAccount, "audiences": []string{exchangeAud},
+		"issuer": iss.url, "subject": "system:serviceaccount:" + attackNamespace + ":" + attackAccount, "audiences": []string{msi.DefaultAudience},
 	}})
 	if err != nil || status >= 300 {
 		return fail("write a federated credential on %s with %s's token: %s", h.ID, who, detail(err, body))

@@ -229,6 +229,19 @@ func (p *replay) grantsFromRoleWrite(ctx context.Context, path []analyzer.Step) 
 	return nil
 }
 
+// takeControl replays a path's role assignment writes and, before a
+// control step taken after one, the Owner role the actor then grants
+// itself on the target.
+func (p *replay) takeControl(ctx context.Context, h analyzer.Held) error {
+	if err := p.grantsFromRoleWrite(ctx, h.Path); err != nil {
+		return err
+	}
+	if last := lastStep(h.Path); last.Kind == "control" && analyzer.ControlAfterRoleWrite(last) {
+		return p.grantSelf(ctx, actor(h.Path), h.ID, ownerRole)
+	}
+	return nil
+}
+
 const (
 	ownerRole         = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 	kvSecretsUserRole = "4633458b-17de-408a-b874-0445c86b69e6"
@@ -299,15 +312,9 @@ func (p *replay) controlCompute(ctx context.Context, h analyzer.Held) {
 		return
 	}
 	who := actor(h.Path)
-	if err := p.grantsFromRoleWrite(ctx, h.Path); err != nil {
+	if err := p.takeControl(ctx, h); err != nil {
 		p.note("%s: %v", h.ID, err)
 		return
-	}
-	if last.Kind == "control" && analyzer.ControlAfterRoleWrite(last) {
-		if err := p.grantSelf(ctx, who, h.ID, ownerRole); err != nil {
-			p.note("%s: %v", h.ID, err)
-			return
-		}
 	}
 	tok, err := p.token(ctx, who, armResource)
 	if err != nil {
@@ -341,18 +348,16 @@ func (p *replay) obtainIdentity(ctx context.Context, h analyzer.Held) {
 		id := h.ID
 		src = func(ctx context.Context, resource string) (string, error) { return p.tokenVia(ctx, f, id, resource) }
 	case "assign", "control", capFederate:
-		if err := p.grantsFromRoleWrite(ctx, h.Path); err != nil {
-			o.Error = err.Error()
-			break
-		}
-		if last.Kind == capFederate || analyzer.ControlCapability(last) == capFederate {
-			if last.Kind == "control" && analyzer.ControlAfterRoleWrite(last) {
-				if err := p.grantSelf(ctx, actor(h.Path), h.ID, ownerRole); err != nil {
-					o.Error = err.Error()
-					break
-				}
+		if last.Kind == capFederate || last.Kind == "control" && analyzer.ControlCapability(last) == capFederate {
+			if err := p.takeControl(ctx, h); err != nil {
+				o.Error = err.Error()
+				break
 			}
 			src = p.federate(ctx, h, &o)
+			break
+		}
+		if err := p.grantsFromRoleWrite(ctx, h.Path); err != nil {
+			o.Error = err.Error()
 			break
 		}
 		src = p.attach(ctx, h, &o)
