@@ -32,13 +32,30 @@ func TestAgreement(t *testing.T) {
 	if outcomes[Granted] < len(ds.Sample)/10 || outcomes[NoGrant] < len(ds.Sample)/10 || outcomes[Denied] == 0 {
 		t.Errorf("the sample does not mix outcomes: %v", outcomes)
 	}
-	if len(bad) != 6 {
-		t.Errorf("checkers: %d, want 6", len(bad))
+	// mimic Check, Check+Reason and Allowed; map and map+lower; opa; casbin.
+	if len(bad) != 7 {
+		t.Errorf("checkers: %d, want 7", len(bad))
 	}
 	for name, b := range bad {
 		if len(b) > 0 {
 			t.Errorf("%s: %d disagreements, first: %s", name, len(b), b[0])
 		}
+	}
+}
+
+// TestPairedRatio: the interleaved comparison divides within each round,
+// then takes the median.
+func TestPairedRatio(t *testing.T) {
+	p := &Paired{Rounds: 3, P50: map[string][]time.Duration{
+		"a": {300, 100, 500},
+		"b": {100, 100, 100},
+	}}
+	med, lo, hi := p.Ratio("a", "b")
+	if med != 3 || lo != 1 || hi != 5 {
+		t.Errorf("Ratio = %v (%v–%v), want 3 (1–5)", med, lo, hi)
+	}
+	if med, _, _ := p.Ratio("a", "missing"); med != 0 {
+		t.Errorf("Ratio against a missing checker = %v, want 0", med)
 	}
 }
 

@@ -31,7 +31,9 @@
 //
 // # Contenders
 //
-//   - "mimic Check" and "mimic Allowed": the engine's two entry points.
+//   - "mimic Check" and "mimic Allowed": the engine's two entry points;
+//     "mimic Check+Reason" is Check with its reason written, as the access
+//     log has it written.
 //   - "map": the floor (see loadMap): no case folding, no pattern matching.
 //   - "opa": Rego over a principal → scope → roles document (opa.go).
 //   - "casbin": RBAC with domains, one Enforce per ancestor (casbin.go).

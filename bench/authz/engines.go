@@ -47,8 +47,10 @@ func EngineByName(name string) (Engine, bool) {
 }
 
 // loadMimic builds mimic's engine through authzkit. Check is what the
-// planes call (the decision with its explanation); Allowed is the verdict
-// alone, for bulk callers.
+// planes call: the decision, which names the granting (or nearest) role
+// assignment and writes its reason on demand; "+Reason" also has the reason
+// written, as the access log does. Allowed is the verdict alone, for bulk
+// callers.
 func loadMimic(ds *Dataset, _ time.Time) ([]Checker, error) {
 	e, err := authzkit.New(ds.Roles, ds.Assignments, ds.Denies)
 	if err != nil {
@@ -57,6 +59,10 @@ func loadMimic(ds *Dataset, _ time.Time) ([]Checker, error) {
 	return []Checker{
 		{Name: "mimic Check", Allowed: func(q *Query) bool {
 			return e.Check(authzkit.Request{Principals: q.principals, Action: q.Action, DataAction: q.Data, Scope: q.Scope}).Allowed
+		}},
+		{Name: "mimic Check+Reason", Allowed: func(q *Query) bool {
+			d := e.Check(authzkit.Request{Principals: q.principals, Action: q.Action, DataAction: q.Data, Scope: q.Scope})
+			return d.Reason() != "" && d.Allowed
 		}},
 		{Name: "mimic Allowed", Allowed: func(q *Query) bool {
 			return e.Allowed(authzkit.Request{Principals: q.principals, Action: q.Action, DataAction: q.Data, Scope: q.Scope})

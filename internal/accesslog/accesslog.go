@@ -4,7 +4,9 @@
 // or data action, the scope, the decision with the assignment that granted
 // it or the reason it was refused, and the status answered.
 //
-// Entries are appended in batches off the request path (package batch).
+// Entries are appended in batches off the request path (package batch),
+// and their decisions explained there: the engine decides without working
+// out why it refused, and the writer asks (authz.Decision.Explain).
 // The analyzer reads the log for least-privilege advice: what each identity
 // actually exercised.
 package accesslog
@@ -27,36 +29,55 @@ const (
 
 // Log is the access log.
 type Log struct {
-	*batch.Writer[*store.Access]
+	*batch.Writer[pending]
 	store store.Store
 	now   func() time.Time
+}
+
+// pending is an entry queued with the decision it records: the decision
+// is explained (its reason, and a refusal's nearest miss, worked out) by
+// the writer, off the request path.
+type pending struct {
+	e *store.Access
+	d authz.Decision
 }
 
 // New starts the log's writer; Close stops it.
 func New(s store.Store, now func() time.Time) *Log {
 	return &Log{
-		Writer: batch.New(s, "access", func(ctx context.Context, tx store.Tx, b []*store.Access) error { return tx.AppendAccess(ctx, b) }),
-		store:  s,
-		now:    now,
+		Writer: batch.New(s, "access", func(ctx context.Context, tx store.Tx, b []pending) error {
+			es := make([]*store.Access, len(b))
+			for i, p := range b {
+				decision(p.e, p.d)
+				es[i] = p.e
+			}
+			return tx.AppendAccess(ctx, es)
+		}),
+		store: s,
+		now:   now,
 	}
 }
 
-// Record appends an entry.
-func (l *Log) Record(e store.Access) {
+// Record appends an entry recording decision d. The request's Principals
+// and Attributes must not change afterwards: the writer reads them to
+// explain a refusal.
+func (l *Log) Record(e store.Access, d authz.Decision) {
 	if e.At.IsZero() {
 		e.At = l.now().UTC()
 	}
-	l.Writer.Record(&e)
+	l.Writer.Record(pending{&e, d})
 }
 
-// Decision fills an entry's decision fields from an engine decision.
-func Decision(e *store.Access, d authz.Decision) {
-	e.Allowed, e.Reason = d.Allowed, d.Reason
-	if d.Assignment != nil {
-		e.Assignment = d.Assignment.ID
+// decision fills an entry's decision fields from an engine decision and its
+// explanation: the granting assignment, or a refusal's nearest miss.
+func decision(e *store.Access, d authz.Decision) {
+	as, role, reason := d.Explain()
+	e.Allowed, e.Reason = d.Allowed, reason
+	if as != nil {
+		e.Assignment = as.ID
 	}
-	if d.Role != nil {
-		e.Role = d.Role.Name
+	if role != nil {
+		e.Role = role.Name
 	}
 	if d.Deny != nil {
 		e.Deny = d.Deny.ID

@@ -161,8 +161,7 @@ func (s *Server) logDecisions(c *Call, status int) {
 	for _, d := range c.decisions {
 		e := store.Access{Plane: accesslog.ARM, Method: c.R.Method, PrincipalID: c.Caller.ObjectID, ClientID: c.Caller.ClientID,
 			IdentityID: c.Caller.Claims.XmsMirid, ComputeID: compute, Action: d.action, Scope: d.scope, Status: status}
-		accesslog.Decision(&e, d.Decision)
-		s.Access.Record(e)
+		s.Access.Record(e, d.Decision)
 	}
 }
 

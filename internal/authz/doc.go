@@ -29,7 +29,7 @@
 // it. A deny that matches the action overrides every grant.
 //
 // The request's principals are the caller's object id and its groups' ids;
-// an assignment or deny to any of them counts. Every [Decision] says why:
+// an assignment or deny to any of them counts. [Decision.Explain] says why:
 // the granting assignment and role, the blocking deny assignment, or the
 // nearest miss (a failed condition, a NotActions exclusion, the wrong plane,
 // an unknown role, or no assignment at all).
@@ -38,22 +38,36 @@
 //
 // [New] compiles every role's patterns once, parses each distinct condition
 // text once, and files the role assignments in one slab grouped by
-// lower-cased principal id, with a map from principal to its run; runs longer
-// than 24 are sorted by lower-cased scope. The slab holds only what a scan
-// reads (scope key, role, condition: 48 bytes an entry); the assignments
-// themselves sit in a parallel slab. Scope keys are interned.
+// lower-cased principal id, with a map from principal to its run (and to
+// the deny assignments that name it); runs longer than 24 are sorted by
+// lower-cased scope. The slab holds only what a scan reads: the scope key,
+// its last eight bytes as a word, the role's index and the record's (32
+// bytes an entry); the assignments themselves, with their conditions, sit
+// in a parallel slab of records. Scope keys are interned.
 //
-// A [Engine.Check] is then one map lookup per principal (ids are lower-cased
-// in a stack buffer) and a short scan. Up to 24 assignments are compared
-// with the request scope directly: most are rejected on the key's length and
-// last byte alone, the rest compared eight bytes at a time while folding
-// ASCII case. A longer run is binary-searched once per ancestor of the
-// request scope. Deny assignments are kept apart (those for Everyone in a
-// list, the others by principal) and cost nothing when there are none.
+// How a role relates to an action (it grants it, excludes it, has it in the
+// other plane, or has nothing to do with it) depends on the action alone,
+// save for conditions, so it is memoised per action as requests arrive: a
+// byte for each role, read instead of matching the role's patterns. The
+// memo holds at most 1,024 actions a plane.
 //
-// The allow path allocates nothing once the granting assignment's reason
-// string has been built (it is cached on the assignment); a refusal builds
-// its explanation, one allocation. [Engine.Allowed] gives the verdict alone,
+// A check is then one map lookup per principal (ids are lower-cased eight
+// bytes at a time in a stack buffer) and a short scan. Up to 24 assignments
+// are tried in order: one whose role does not grant the action costs its
+// memo byte; the scope of one whose role does is compared with the request
+// scope, most rejected on the key's length and last word alone, the rest
+// compared eight bytes at a time while folding ASCII case. The request
+// scope is read only as far as those comparisons go, and lower-cased only
+// if they meet a non-ASCII byte. A longer run is binary-searched once per
+// ancestor of the request scope. Deny assignments are kept apart (those for
+// Everyone in a list, the others by principal), matched against the action
+// through the same memo, and cost nothing when there are none.
+//
+// [Engine.Check] does not allocate once the granting assignment's reason has
+// been built (it is cached on the assignment). It decides without working
+// out why a refusal was refused: [Decision.Explain] does that when asked,
+// scanning the caller's assignments again for the nearest miss, and writes
+// the sentence (one allocation). [Engine.Allowed] gives the verdict alone,
 // never allocating, for bulk callers such as the analyzer.
 //
 // The engine is immutable and safe for concurrent use. Rebuild it when the

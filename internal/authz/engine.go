@@ -1,6 +1,7 @@
 package authz
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -88,16 +89,54 @@ type Request struct {
 // Decision is the answer to a Request, with its explanation.
 //
 // When Allowed, Assignment and Role name the grant. When a deny assignment
-// blocked the request, Deny names it. Otherwise Assignment and Role, when
-// set, name the closest miss (an assignment whose condition failed, or whose
-// role's NotActions excluded the action). Reason is always set. The pointers
-// refer to the engine's read-only copies.
+// blocked the request, Deny names it. Explain gives the explanation of
+// every decision. The pointers refer to the engine's read-only copies.
 type Decision struct {
 	Allowed    bool
 	Assignment *Assignment
 	Role       *Role
 	Deny       *DenyAssignment
-	Reason     string
+	reason     string
+	// A grant's reason is cached on its record, and built on demand.
+	grant *record
+	// A refusal for want of a grant is explained on demand, from the
+	// request: engine is set, and req is the request.
+	engine *Engine
+	req    Request
+}
+
+// Allow is a decision granted for a reason outside the engine, such as an
+// account key or a Key Vault access policy.
+func Allow(reason string) Decision { return Decision{Allowed: true, reason: reason} }
+
+// Refuse is a decision refused for a reason outside the engine, such as a
+// rejected token.
+func Refuse(reason string) Decision { return Decision{reason: reason} }
+
+// Explain returns the role assignment and role the decision rests on, and
+// the reason for it. For a grant they are the granting assignment; for a
+// refusal for want of a grant, the nearest miss, if any: an assignment
+// whose condition failed, whose role's NotActions (or NotDataActions)
+// excluded the action, or whose role has it only in the other plane.
+//
+// The engine decides without working out a refusal's explanation; Explain
+// works it out, scanning the caller's assignments again. It reads the
+// request's Principals and Attributes, so leave them unmodified until the
+// decision is explained.
+func (d Decision) Explain() (*Assignment, *Role, string) {
+	switch {
+	case d.grant != nil:
+		return d.Assignment, d.Role, d.grant.allowReason(d.Role)
+	case d.engine != nil:
+		return d.engine.explainRefusal(&d.req)
+	}
+	return d.Assignment, d.Role, d.reason
+}
+
+// Reason is the reason Explain gives.
+func (d Decision) Reason() string {
+	_, _, s := d.Explain()
+	return s
 }
 
 // Engine answers RBAC questions over a fixed set of roles, role assignments
@@ -105,30 +144,47 @@ type Decision struct {
 // new one when the data changes.
 type Engine struct {
 	roles       map[string]*compiledRole
-	entries     []entry // grouped by principal, each group sorted by scope key
-	records     []record
-	byPrincipal map[string]span
+	roleList    []*compiledRole // by index
+	entries     []entry         // grouped by principal, long groups sorted by scope key
+	records     []record        // parallel to entries
+	byPrincipal map[string]principal
+	verdicts    [2]verdictCache // control plane, data plane
 
 	denies       []compiledDeny
 	denyEveryone []*compiledDeny
-	denyBy       map[string][]*compiledDeny
 }
 
 type span struct{ lo, hi int32 }
 
+// principal is what the index holds for one principal id: its role
+// assignments (a span of entries) and the deny assignments that name it.
+type principal struct {
+	span
+	denies []*compiledDeny
+}
+
 // entry is the hot part of an indexed assignment: what a scan reads. The
 // assignment itself lives in a parallel slab of records, touched only by a
-// decision that names it, so a scan walks 48-byte entries.
+// decision that names it, so a scan walks 40-byte entries.
 type entry struct {
+	key
+	role int32 // index in Engine.roleList, or -1: an unknown role
+	// rec is the index in Engine.records, or its complement (negative)
+	// when the assignment has a condition, kept in the record.
+	rec int32
+}
+
+// key is an assignment's or deny assignment's scope, as compared.
+type key struct {
 	scope string // lower-case scope key, no trailing '/'
-	role  *compiledRole
-	cond  *Condition
-	rec   *record
-	last  byte // scope[len(scope)-1], to reject most scopes without reading them
+	// tail is the key's last eight bytes as a word (keys longer than
+	// eight), to reject most scopes without reading the key.
+	tail uint64
 }
 
 type record struct {
 	a      Assignment
+	cond   *Condition
 	reason atomic.Pointer[string] // the allow reason, built on first use
 }
 
@@ -138,18 +194,22 @@ type block struct {
 }
 
 type compiledRole struct {
-	role    Role
-	blocks  []block
-	hasCtl  bool // some block has Actions
-	hasData bool // some block has DataActions
+	role        Role
+	blocks      []block
+	idx         int32
+	hasCtl      bool // some block has Actions
+	hasData     bool // some block has DataActions
+	conditional bool // some block has a condition
 }
 
 type compiledDeny struct {
-	d       DenyAssignment
-	scope   string
+	d DenyAssignment
+	key
 	exclude []string // lower-case
-	blocks  []block
-	reason  atomic.Pointer[string]
+	// perms are its permissions as a role, so that whether they match an
+	// action is memoised like a role's verdict.
+	perms  compiledRole
+	reason atomic.Pointer[string]
 }
 
 // linearMax is the largest per-principal assignment list scanned linearly;
@@ -190,7 +250,7 @@ func New(roleList []Role, assignments []Assignment, denies []DenyAssignment) (*E
 		if _, dup := e.roles[id]; dup {
 			return nil, fmt.Errorf("duplicate role id %s", id)
 		}
-		cr := &compiledRole{role: r}
+		cr := &compiledRole{role: r, idx: int32(len(e.roleList))}
 		for _, p := range r.Permissions {
 			b := compileBlock(p)
 			c, err := parse(p.Condition, p.ConditionVersion)
@@ -198,11 +258,13 @@ func New(roleList []Role, assignments []Assignment, denies []DenyAssignment) (*E
 				return nil, fmt.Errorf("role %s (%s): %w", r.Name, id, err)
 			}
 			b.cond = c
+			cr.conditional = cr.conditional || c != nil
 			cr.hasCtl = cr.hasCtl || len(b.actions) > 0
 			cr.hasData = cr.hasData || len(b.dataActions) > 0
 			cr.blocks = append(cr.blocks, b)
 		}
 		e.roles[id] = cr
+		e.roleList = append(e.roleList, cr)
 	}
 
 	if err := e.indexAssignments(assignments, parse); err != nil {
@@ -210,20 +272,23 @@ func New(roleList []Role, assignments []Assignment, denies []DenyAssignment) (*E
 	}
 
 	e.denies = make([]compiledDeny, len(denies))
-	e.denyBy = map[string][]*compiledDeny{}
 	for i, d := range denies {
 		cd := &e.denies[i]
 		cd.d = d
-		key, ok := scopeKey(d.Scope)
+		cd.perms.idx = int32(len(e.roleList) + i)
+		k, ok := scopeKey(d.Scope)
 		if !ok {
 			return nil, fmt.Errorf("deny assignment %s: invalid scope %q", d.ID, d.Scope)
 		}
-		cd.scope = key
+		cd.key = key{scope: k, tail: keyTail(k)}
 		for _, p := range d.Permissions {
 			if p.Condition != "" {
 				return nil, fmt.Errorf("deny assignment %s: conditions on deny assignments are not supported", d.ID)
 			}
-			cd.blocks = append(cd.blocks, compileBlock(p))
+			b := compileBlock(p)
+			cd.perms.hasCtl = cd.perms.hasCtl || len(b.actions) > 0
+			cd.perms.hasData = cd.perms.hasData || len(b.dataActions) > 0
+			cd.perms.blocks = append(cd.perms.blocks, b)
 		}
 		for _, x := range d.ExcludePrincipals {
 			cd.exclude = append(cd.exclude, strings.ToLower(x))
@@ -236,7 +301,9 @@ func New(roleList []Role, assignments []Assignment, denies []DenyAssignment) (*E
 			if p == Everyone {
 				e.denyEveryone = append(e.denyEveryone, cd)
 			} else {
-				e.denyBy[p] = append(e.denyBy[p], cd)
+				pi := e.byPrincipal[p]
+				pi.denies = append(pi.denies, cd)
+				e.byPrincipal[p] = pi
 			}
 		}
 	}
@@ -314,29 +381,34 @@ func (e *Engine) indexAssignments(as []Assignment, parse func(string, string) (*
 
 	e.entries = make([]entry, n)
 	e.records = make([]record, n)
-	roleOf := map[string]*compiledRole{} // by RoleID as given, to normalise each spelling once
+	roleOf := map[string]int32{} // by RoleID as given, to normalise each spelling once
 	for pos, i := range order {
 		a := &as[i]
 		en := &e.entries[pos]
-		en.rec = &e.records[pos]
-		en.rec.a = *a
-		en.scope = keys[i]
-		en.last = en.scope[len(en.scope)-1]
-		cr, ok := roleOf[a.RoleID]
+		en.rec = int32(pos)
+		e.records[pos].a = *a
+		en.key = key{scope: keys[i], tail: keyTail(keys[i])}
+		ri, ok := roleOf[a.RoleID]
 		if !ok {
-			cr = e.roles[roleKey(a.RoleID)]
-			roleOf[a.RoleID] = cr
+			ri = -1
+			if cr := e.roles[roleKey(a.RoleID)]; cr != nil {
+				ri = cr.idx
+			}
+			roleOf[a.RoleID] = ri
 		}
-		en.role = cr
+		en.role = ri
 		c, err := parse(a.Condition, a.ConditionVersion)
 		if err != nil {
 			return fmt.Errorf("role assignment %s: %w", a.ID, err)
 		}
-		en.cond = c
+		if c != nil {
+			e.records[pos].cond = c
+			en.rec = ^en.rec
+		}
 	}
-	e.byPrincipal = make(map[string]span, len(names))
+	e.byPrincipal = make(map[string]principal, len(names))
 	for g, name := range names {
-		e.byPrincipal[name] = span{starts[g], starts[g+1]}
+		e.byPrincipal[name] = principal{span: span{starts[g], starts[g+1]}}
 	}
 	return nil
 }
@@ -360,7 +432,7 @@ func scopeKey(s string) (string, bool) {
 	return strings.ToLower(s), true
 }
 
-// requestScope prepares a request scope for containsFold: trailing '/'
+// requestScope prepares a request scope for key.contains: trailing '/'
 // trimmed, and lower-cased up front only when it has non-ASCII bytes (ASCII
 // is folded during comparison, without allocating).
 func requestScope(s string) (string, bool) {
@@ -376,74 +448,105 @@ func requestScope(s string) (string, bool) {
 	return s, true
 }
 
-// containsFold reports whether the scope with lower-case key contains scope s
-// by whole segments: resourceid.KeyContains(key, lower(s)).
-func containsFold(key, s string) bool {
-	if key == "/" {
-		return true
+// contains reports whether the key contains scope s (prepared by
+// requestScope, or see query.contains) by whole segments:
+// resourceid.KeyContains(k.scope, lower(s)). It takes two steps: rejects
+// decides most scopes from the key's length and its tail word, without
+// reading the key; containsRest compares the rest of the key.
+func (k *key) contains(s string) bool { return !k.rejects(s) && k.containsRest(s) }
+
+// keyTail is an entry's tail word: the last eight bytes of a longer key.
+func keyTail(key string) uint64 {
+	if n := len(key); n > 8 {
+		return load64(key, n-8)
 	}
-	n := len(key)
-	// Cheap rejections first: s must have a segment boundary right after
-	// the key, and most keys that fail differ in their last byte (the end of
-	// a name) or soon after the subscription id.
-	if len(s) < n || len(s) > n && s[n] != '/' || lowerByte(s[n-1]) != key[n-1] {
-		return false
+	return 0
+}
+
+func (k *key) rejects(s string) bool {
+	n := len(k.scope)
+	if len(s) < n || len(s) > n && s[n] != '/' && n > 1 {
+		return true // the root key, "/", contains every scope
 	}
-	return hasPrefixFold(s[:n-1], key[:n-1])
+	return n > 8 && lowerWord(load64(s, n-8)) != k.tail
 }
 
-// contains is containsFold(en.scope, s), in two steps: rejects decides most
-// scopes from the key's length and last byte, stored in the entry, and
-// inlines; containsRest compares the rest of the key.
-func (en *entry) contains(s string) bool { return !en.rejects(s) && en.containsRest(s) }
-
-func (en *entry) rejects(s string) bool {
-	n := len(en.scope)
-	// Only the root key is one byte long, and it contains everything.
-	return n > 1 && (len(s) < n || len(s) > n && s[n] != '/' || lowerByte(s[n-1]) != en.last)
-}
-
-func (en *entry) containsRest(s string) bool {
-	n := len(en.scope)
-	return n == 1 || hasPrefixFold(s[:n-1], en.scope[:n-1])
-}
-
-// grants reports whether the entry's assignment grants the request: a known
-// role that allows the action, and the assignment's condition, if any, holds.
-func (en *entry) grants(r *Request) bool {
-	return en.role != nil && en.role.allows(r) && (en.cond == nil || en.cond.eval(r, nil) == tTrue)
-}
-
-// principalSpan finds a principal's assignments, lower-casing the id in a
-// stack buffer so that the lookup does not allocate.
-func (e *Engine) principalSpan(p string) []entry {
-	var sp span
-	var ok bool
-	if len(p) <= 64 && isASCII(p) {
-		var buf [64]byte
-		for i := 0; i < len(p); i++ {
-			buf[i] = lowerByte(p[i])
-		}
-		sp, ok = e.byPrincipal[string(buf[:len(p)])]
-	} else {
-		sp, ok = e.byPrincipal[strings.ToLower(p)]
+func (k *key) containsRest(s string) bool {
+	n := len(k.scope)
+	if n > 8 {
+		n -= 8 // the tail word is compared by rejects
 	}
-	if !ok {
+	return n == 1 || hasPrefixFold(s[:n], k.scope[:n])
+}
+
+// cond is the entry's assignment condition, or nil.
+func (e *Engine) cond(en *entry) *Condition {
+	if en.rec >= 0 {
 		return nil
 	}
-	return e.entries[sp.lo:sp.hi]
+	return e.records[^en.rec].cond
 }
 
-func (e *Engine) principalDenies(p string) []*compiledDeny {
-	if len(p) <= 64 && isASCII(p) {
-		var buf [64]byte
-		for i := 0; i < len(p); i++ {
-			buf[i] = lowerByte(p[i])
-		}
-		return e.denyBy[string(buf[:len(p)])]
-	}
-	return e.denyBy[strings.ToLower(p)]
+// condHolds reports whether the assignment's condition, if any, holds.
+func (e *Engine) condHolds(en *entry, r *Request) bool {
+	return en.rec >= 0 || e.records[^en.rec].cond.eval(r, nil) == tTrue
 }
+
+// permsAt is the role, or deny assignment's permissions, with memo index i.
+func (e *Engine) permsAt(i int32) *compiledRole {
+	if int(i) < len(e.roleList) {
+		return e.roleList[i]
+	}
+	return &e.denies[int(i)-len(e.roleList)].perms
+}
+
+// roleOf is the entry's role, or nil when it is unknown.
+func (e *Engine) roleOf(en *entry) *compiledRole {
+	if en.role < 0 {
+		return nil
+	}
+	return e.roleList[en.role]
+}
+
+func (e *Engine) record(en *entry) *record {
+	if en.rec < 0 {
+		return &e.records[^en.rec]
+	}
+	return &e.records[en.rec]
+}
+
+// lookup finds a principal in the index, lower-casing the id in a stack
+// buffer so that the lookup does not allocate.
+func (e *Engine) lookup(p string) principal {
+	var buf [64]byte
+	if low, ok := lowerInto(&buf, p); ok {
+		return e.byPrincipal[string(low)]
+	}
+	return e.byPrincipal[strings.ToLower(p)]
+}
+
+// lowerInto lower-cases an ASCII string of up to 64 bytes into buf, eight
+// bytes at a time; ok is false for a longer or non-ASCII string.
+func lowerInto(buf *[64]byte, s string) (low []byte, ok bool) {
+	if len(s) > len(buf) {
+		return nil, false
+	}
+	var high uint64
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := load64(s, i)
+		high |= w
+		binary.LittleEndian.PutUint64(buf[i:], lowerWord(w))
+	}
+	for ; i < len(s); i++ {
+		high |= uint64(s[i])
+		buf[i] = lowerByte(s[i])
+	}
+	return buf[:len(s)], high&0x8080808080808080 == 0
+}
+
+// assignments is a principal's span of entries.
+func (e *Engine) assignments(pi principal) []entry { return e.entries[pi.lo:pi.hi] }
 
 // scopeIter yields the entries of one principal whose scope contains the
 // request scope. Short lists are scanned; long ones are binary-searched once
@@ -553,38 +656,37 @@ func (b *block) matches(r *Request) bool {
 	return matchAny(b.actions, r.Action) != nil && matchAny(b.notActions, r.Action) == nil
 }
 
-func (d *compiledDeny) applies(r *Request, scope string) bool {
-	if !d.reaches(r.Principals, scope) {
-		return false
-	}
-	for i := range d.blocks {
-		if d.blocks[i].matches(r) {
-			return true
-		}
-	}
-	return false
-}
-
 // reaches reports whether the deny assignment covers a scope (prepared by
 // requestScope) for a caller, whatever the action: its scope holds the
 // scope (or is it, for DoNotApplyToChildScopes) and it excludes none of the
 // caller's principals. Whether it names the caller is the index's business.
 func (d *compiledDeny) reaches(principals []string, scope string) bool {
 	if d.d.DoNotApplyToChildScopes {
-		if len(scope) != len(d.scope) || !hasPrefixFold(scope, d.scope) {
+		if !d.at(scope) {
 			return false
 		}
-	} else if !containsFold(d.scope, scope) {
+	} else if !d.key.contains(scope) {
 		return false
 	}
+	return !d.excludes(principals)
+}
+
+// at reports whether a scope prepared by requestScope is the deny
+// assignment's own.
+func (d *compiledDeny) at(scope string) bool {
+	return len(scope) == len(d.scope) && hasPrefixFold(scope, d.scope)
+}
+
+// excludes reports whether the deny assignment exempts one of principals.
+func (d *compiledDeny) excludes(principals []string) bool {
 	for _, x := range d.exclude {
 		for _, p := range principals {
 			if len(p) == len(x) && hasPrefixFold(p, x) || p == x {
-				return false
+				return true
 			}
 		}
 	}
-	return true
+	return false
 }
 
 // DenyAssignmentsAt lists the deny assignments that apply to a caller (its
@@ -609,131 +711,25 @@ func (e *Engine) DenyAssignmentsAt(principals []string, scope string) []DenyAssi
 		add(d)
 	}
 	for _, p := range principals {
-		for _, d := range e.principalDenies(p) {
+		for _, d := range e.lookup(p).denies {
 			add(d)
 		}
 	}
 	return out
 }
 
-func (e *Engine) findDeny(r *Request, scope string) *compiledDeny {
-	for _, d := range e.denyEveryone {
-		if d.applies(r, scope) {
-			return d
-		}
-	}
-	if len(e.denyBy) == 0 {
-		return nil
-	}
-	for _, p := range r.Principals {
-		for _, d := range e.principalDenies(p) {
-			if d.applies(r, scope) {
-				return d
-			}
-		}
-	}
-	return nil
-}
-
-// Check decides a request. Deny assignments are evaluated first and override
-// every grant; then the caller's and its groups' role assignments at or above
-// the scope are tried, principals in the order given and, for each, its
-// assignments in input order (broader scopes first for principals with more
-// than 24); the first that grants is reported.
-// The allow path does not allocate once an assignment's reason is cached; a
-// refusal allocates its explanation.
-func (e *Engine) Check(r Request) Decision {
-	if len(r.Principals) == 0 {
-		return Decision{Reason: "the request names no principal"}
-	}
-	scope, ok := requestScope(r.Scope)
-	if !ok {
-		return Decision{Reason: fmt.Sprintf("invalid scope %q", r.Scope)}
-	}
-	if len(e.denies) > 0 {
-		if d := e.findDeny(&r, scope); d != nil {
-			return Decision{Deny: &d.d, Reason: d.denyReason()}
-		}
-	}
-	// Remember the assignments that applied but did not grant, so that a
-	// refusal can explain itself without scanning again.
-	var missed [8]*entry
-	en, total, inScope := e.scan(&r, scope, &missed)
-	switch {
-	case en != nil:
-		return Decision{Allowed: true, Assignment: &en.rec.a, Role: &en.role.role, Reason: en.allowReason()}
-	case inScope <= len(missed):
-		return explain(&r, missed[:inScope], total)
-	}
-	return e.explainAll(&r, scope)
-}
-
-// Allowed is Check without the explanation, for bulk callers (the
-// analyzer) that only need the verdict. It never allocates for ASCII ids.
-func (e *Engine) Allowed(r Request) bool {
-	if len(r.Principals) == 0 {
-		return false
-	}
-	scope, ok := requestScope(r.Scope)
-	if !ok {
-		return false
-	}
-	if len(e.denies) > 0 && e.findDeny(&r, scope) != nil {
-		return false
-	}
-	en, _, _ := e.scan(&r, scope, nil)
-	return en != nil
-}
-
-// scan looks for an assignment that grants r at scope. It counts the
-// principals' assignments (total) and those that applied without granting
-// (inScope), recording the first of the latter in missed if it is not nil.
-func (e *Engine) scan(r *Request, scope string, missed *[8]*entry) (grant *entry, total, inScope int) {
-	for _, p := range r.Principals {
-		list := e.principalSpan(p)
-		total += len(list)
-		if len(list) <= linearMax {
-			// The common case, written out so that the per-entry test
-			// inlines.
-			for i := range list {
-				en := &list[i]
-				if en.rejects(scope) || !en.containsRest(scope) {
-					continue
-				}
-				if en.grants(r) {
-					return en, total, inScope
-				}
-				if missed != nil && inScope < len(missed) {
-					missed[inScope] = en
-				}
-				inScope++
-			}
-			continue
-		}
-		it := newScopeIter(list, scope)
-		for en := it.next(); en != nil; en = it.next() {
-			if en.grants(r) {
-				return en, total, inScope
-			}
-			if missed != nil && inScope < len(missed) {
-				missed[inScope] = en
-			}
-			inScope++
-		}
-	}
-	return nil, total, inScope
-}
-
-func (en *entry) allowReason() string {
-	if s := en.rec.reason.Load(); s != nil {
+// allowReason is the reason of a grant by the record's assignment, of
+// role, built once.
+func (rec *record) allowReason(role *Role) string {
+	if s := rec.reason.Load(); s != nil {
 		return *s
 	}
 	s := fmt.Sprintf("granted by role assignment %s: role %q (%s) assigned to %s at scope %s",
-		en.rec.a.ID, en.role.role.Name, roleKey(en.role.role.ID), en.rec.a.PrincipalID, en.rec.a.Scope)
-	if en.cond != nil {
+		rec.a.ID, role.Name, roleKey(role.ID), rec.a.PrincipalID, rec.a.Scope)
+	if rec.a.Condition != "" {
 		s += ", with its condition satisfied"
 	}
-	en.rec.reason.Store(&s)
+	rec.reason.Store(&s)
 	return s
 }
 
@@ -760,27 +756,29 @@ func (e *Engine) Permissions(principals []string, scope string) []Permission {
 	if !ok {
 		return out
 	}
-	type key struct {
+	type roleCond struct {
 		role *compiledRole
 		cond *Condition
 	}
-	var seen []key
+	var seen []roleCond
 	for _, p := range principals {
-		it := newScopeIter(e.principalSpan(p), s)
+		it := newScopeIter(e.assignments(e.lookup(p)), s)
 		for en := it.next(); en != nil; en = it.next() {
-			k := key{en.role, en.cond}
-			if en.role == nil || slices.Contains(seen, k) {
+			cr := e.roleOf(en)
+			cond := e.cond(en)
+			k := roleCond{cr, cond}
+			if cr == nil || slices.Contains(seen, k) {
 				continue
 			}
 			seen = append(seen, k)
-			for _, perm := range en.role.role.Permissions {
-				if en.cond != nil {
+			for _, perm := range cr.role.Permissions {
+				if cond != nil {
 					if perm.Condition == "" {
-						perm.Condition = en.cond.String()
+						perm.Condition = cond.String()
 					} else {
-						perm.Condition = "(" + perm.Condition + ") AND (" + en.cond.String() + ")"
+						perm.Condition = "(" + perm.Condition + ") AND (" + cond.String() + ")"
 					}
-					perm.ConditionVersion = en.cond.Version()
+					perm.ConditionVersion = cond.Version()
 				}
 				out = append(out, perm)
 			}
@@ -793,7 +791,7 @@ func (e *Engine) Permissions(principals []string, scope string) []Permission {
 // sorted by scope key, then in input order. The assignments are the
 // engine's: do not modify them.
 func (e *Engine) AssignmentsFor(principal string) []*Assignment {
-	list := e.principalSpan(principal)
+	list := e.assignments(e.lookup(principal))
 	idx := make([]int, len(list))
 	for i := range idx {
 		idx[i] = i
@@ -801,7 +799,7 @@ func (e *Engine) AssignmentsFor(principal string) []*Assignment {
 	slices.SortStableFunc(idx, func(x, y int) int { return strings.Compare(list[x].scope, list[y].scope) })
 	out := make([]*Assignment, len(list))
 	for i, j := range idx {
-		out[i] = &list[j].rec.a
+		out[i] = &e.record(&list[j]).a
 	}
 	return out
 }

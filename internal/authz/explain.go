@@ -52,104 +52,93 @@ func (cr *compiledRole) diagnose(r *Request) diagnosis {
 	return best
 }
 
-// explainAll builds the decision for a request nothing granted (and nothing
-// denied) when too many assignments applied for Check to remember them: it
-// collects them again.
-func (e *Engine) explainAll(r *Request, scope string) Decision {
-	var applied []*entry
-	total := 0
-	for _, p := range r.Principals {
-		list := e.principalSpan(p)
-		total += len(list)
-		it := newScopeIter(list, scope)
-		for en := it.next(); en != nil; en = it.next() {
-			applied = append(applied, en)
+// explainRefusal explains a request the engine refused for want of a grant
+// (nothing denied it): it scans again, keeping what the scan for the
+// decision did not (the nearest miss, an assignment to an unknown role, the
+// count of assignments that apply), and writes the sentence in one
+// concatenation. The engine is immutable, so the scan finds what Check's
+// did.
+func (e *Engine) explainRefusal(r *Request) (*Assignment, *Role, string) {
+	q := e.newQuery(r)
+	var ex explanation
+	if en := q.grant(&ex); en != nil {
+		// Unreachable unless the request was modified after Check.
+		return &e.record(en).a, &e.roleOf(en).role, "granted now, though refused when decided: the request was modified after Check"
+	}
+	if ex.best == nil {
+		var unknown *Assignment
+		if ex.unknown != nil {
+			unknown = &e.record(ex.unknown).a
+		}
+		return nil, nil, q.noGrant(ex.total, unknown)
+	}
+	cr := e.roleOf(ex.best)
+	as := &e.record(ex.best).a
+	d := cr.diagnose(r)
+	condFailed := false
+	if d.v == vGranted {
+		// The role grants it, so the assignment's condition must have
+		// failed.
+		condFailed = true
+		if c := e.cond(ex.best); c != nil {
+			c.eval(r, &d.missing)
 		}
 	}
-	return explain(r, applied, total)
+	return as, &cr.role, nearMiss(r, as, &cr.role, d, condFailed)
 }
 
-// explain builds the decision for a request nothing granted, from the
-// assignments that applied at its scope (and the principals' total count),
-// reporting the most telling near miss.
-func explain(r *Request, applied []*entry, total int) Decision {
-	var (
-		best        *entry
-		bestD       diagnosis
-		bestCond    bool   // best is a granted role whose assignment condition failed
-		bestMissing string // attribute that condition needed
-		unknown     *entry
-	)
-	inScope := len(applied)
-	for _, en := range applied {
-		if en.role == nil {
-			if unknown == nil {
-				unknown = en
-			}
-			continue
-		}
-		d := en.role.diagnose(r)
-		if d.v == vNone {
-			continue
-		}
-		isCond := false
-		var miss string
-		if d.v == vGranted {
-			// The role grants it, so the assignment's condition
-			// must have failed.
-			isCond = true
-			if en.cond != nil {
-				en.cond.eval(r, &miss)
-			}
-		}
-		if best == nil || d.v > bestD.v {
-			best, bestD, bestCond, bestMissing = en, d, isCond, miss
-		}
+func (e *Engine) countInScope(sp span, scope string) int {
+	n := 0
+	it := newScopeIter(e.entries[sp.lo:sp.hi], scope)
+	for en := it.next(); en != nil; en = it.next() {
+		n++
 	}
+	return n
+}
 
+// nearMiss explains a refusal by its nearest miss: assignment as of role
+// cr, diagnosed d.
+func nearMiss(r *Request, as *Assignment, role *Role, d diagnosis, condFailed bool) string {
 	what := "action"
 	if r.DataAction {
 		what = "data action"
 	}
-	if best != nil {
-		// Refusals are common, so these concatenate (one allocation each)
-		// rather than format.
-		dec := Decision{Assignment: &best.rec.a, Role: &best.role.role}
-		name, id, at := best.role.role.Name, best.rec.a.ID, best.rec.a.Scope
-		var by, not string
-		if bestD.by != nil {
-			by = bestD.by.String()
-		}
-		if bestD.not != nil {
-			not = bestD.not.String()
-		}
-		switch {
-		case bestCond && bestMissing != "":
-			dec.Reason = "role assignment " + id + " (role \"" + name + "\" at scope " + at + ") matched but its condition could not be satisfied: the request did not supply " + bestMissing
-		case bestCond:
-			dec.Reason = "role assignment " + id + " (role \"" + name + "\" at scope " + at + ") matched but its condition evaluated false for " + what + " " + r.Action
-		case bestD.v == vBlockCond && bestD.missing != "":
-			dec.Reason = "role \"" + name + "\" (assignment " + id + " at scope " + at + ") grants " + r.Action + " through \"" + by + "\" only under the role's condition, which needs " + bestD.missing + ", not supplied"
-		case bestD.v == vBlockCond:
-			dec.Reason = "role \"" + name + "\" (assignment " + id + " at scope " + at + ") grants " + r.Action + " through \"" + by + "\" only under the role's condition, which evaluated false"
-		case bestD.v == vExcluded && r.DataAction:
-			dec.Reason = "role \"" + name + "\" (assignment " + id + " at scope " + at + ") grants " + r.Action + " through \"" + by + "\" but NotDataActions excludes it through \"" + not + "\""
-		case bestD.v == vExcluded:
-			dec.Reason = "role \"" + name + "\" (assignment " + id + " at scope " + at + ") grants " + r.Action + " through \"" + by + "\" but NotActions excludes it through \"" + not + "\""
-		case bestD.v == vWrongPlane && r.DataAction:
-			dec.Reason = "role \"" + name + "\" (assignment " + id + " at scope " + at + ") matches " + r.Action + " only in Actions (control plane) through \"" + by + "\"; it is a data action and needs DataActions"
-		default:
-			dec.Reason = "role \"" + name + "\" (assignment " + id + " at scope " + at + ") matches " + r.Action + " only in DataActions through \"" + by + "\"; it is a control-plane action and needs Actions"
-		}
-		return dec
+	name, id, at := role.Name, as.ID, as.Scope
+	var by, not string
+	if d.by != nil {
+		by = d.by.String()
 	}
-
-	return Decision{Reason: noGrantReason(r, total, inScope, unknown)}
+	if d.not != nil {
+		not = d.not.String()
+	}
+	switch {
+	case condFailed && d.missing != "":
+		return "role assignment " + id + " (role \"" + name + "\" at scope " + at + ") matched but its condition could not be satisfied: the request did not supply " + d.missing
+	case condFailed:
+		return "role assignment " + id + " (role \"" + name + "\" at scope " + at + ") matched but its condition evaluated false for " + what + " " + r.Action
+	case d.v == vBlockCond && d.missing != "":
+		return "role \"" + name + "\" (assignment " + id + " at scope " + at + ") grants " + r.Action + " through \"" + by + "\" only under the role's condition, which needs " + d.missing + ", not supplied"
+	case d.v == vBlockCond:
+		return "role \"" + name + "\" (assignment " + id + " at scope " + at + ") grants " + r.Action + " through \"" + by + "\" only under the role's condition, which evaluated false"
+	case d.v == vExcluded && r.DataAction:
+		return "role \"" + name + "\" (assignment " + id + " at scope " + at + ") grants " + r.Action + " through \"" + by + "\" but NotDataActions excludes it through \"" + not + "\""
+	case d.v == vExcluded:
+		return "role \"" + name + "\" (assignment " + id + " at scope " + at + ") grants " + r.Action + " through \"" + by + "\" but NotActions excludes it through \"" + not + "\""
+	case d.v == vWrongPlane && r.DataAction:
+		return "role \"" + name + "\" (assignment " + id + " at scope " + at + ") matches " + r.Action + " only in Actions (control plane) through \"" + by + "\"; it is a data action and needs DataActions"
+	}
+	return "role \"" + name + "\" (assignment " + id + " at scope " + at + ") matches " + r.Action + " only in DataActions through \"" + by + "\"; it is a control-plane action and needs Actions"
 }
 
-// noGrantReason explains a refusal with no near miss. It is on the path of
-// every plain refusal, so it is one concatenation: one allocation.
-func noGrantReason(r *Request, total, inScope int, unknown *entry) string {
+// noGrant explains a refusal with no near miss: an invalid scope, an
+// assignment to an unknown role, or how many of the principals' total
+// assignments apply at the scope.
+func (q *query) noGrant(total int, unknown *Assignment) string {
+	r := &q.r
+	scope, ok := q.scopeKey()
+	if !ok {
+		return "invalid scope " + strconv.Quote(r.Scope)
+	}
 	var g0, g1, g2 string // " (or its N groups)"
 	switch n := len(r.Principals) - 1; {
 	case n == 1:
@@ -164,13 +153,19 @@ func noGrantReason(r *Request, total, inScope int, unknown *entry) string {
 	var w [7]string // why
 	switch {
 	case unknown != nil:
-		w = [7]string{"; role assignment ", unknown.rec.a.ID, " at scope ", unknown.rec.a.Scope, " refers to unknown role definition ", unknown.rec.a.RoleID, " and grants nothing"}
+		w = [7]string{"; role assignment ", unknown.ID, " at scope ", unknown.Scope, " refers to unknown role definition ", unknown.RoleID, " and grants nothing"}
 	case total == 0:
 		w[0] = " (it has no role assignments)"
-	case inScope == 0:
-		w[0], w[1], w[2] = " (it has ", strconv.Itoa(total), " role assignment(s), none at or above this scope)"
 	default:
-		w[0], w[1], w[2] = " (", strconv.Itoa(inScope), " role assignment(s) apply at this scope; none of their roles includes it)"
+		applying := 0
+		for i := range r.Principals {
+			applying += q.e.countInScope(q.principal(i).span, scope)
+		}
+		if applying == 0 {
+			w[0], w[1], w[2] = " (it has ", strconv.Itoa(total), " role assignment(s), none at or above this scope)"
+		} else {
+			w[0], w[1], w[2] = " (", strconv.Itoa(applying), " role assignment(s) apply at this scope; none of their roles includes it)"
+		}
 	}
 	return "no role assignment for principal " + r.Principals[0] + g0 + g1 + g2 + " at or above scope " + r.Scope + " grants " + what + r.Action +
 		w[0] + w[1] + w[2] + w[3] + w[4] + w[5] + w[6]

@@ -137,7 +137,7 @@ func TestLowerWord(t *testing.T) {
 	}
 }
 
-func TestContainsFold(t *testing.T) {
+func TestKeyContains(t *testing.T) {
 	for _, tc := range []struct {
 		key, scope string
 		want       bool
@@ -151,8 +151,31 @@ func TestContainsFold(t *testing.T) {
 		{"/subscriptions/s/resourcegroups/grüne", "/subscriptions/s/resourceGroups/GRÜNE/x", true},
 	} {
 		s, _ := requestScope(tc.scope)
-		if got := containsFold(tc.key, s); got != tc.want {
-			t.Errorf("containsFold(%q, %q) = %v, want %v", tc.key, tc.scope, got, tc.want)
+		en := key{scope: tc.key, tail: keyTail(tc.key)}
+		if got := en.contains(s); got != tc.want {
+			t.Errorf("entry %q contains %q = %v, want %v", tc.key, tc.scope, got, tc.want)
+		}
+	}
+}
+
+func TestLowerInto(t *testing.T) {
+	var buf [64]byte
+	for n := range 66 {
+		s := strings.Repeat("AbZ-09/z", 9)[:n]
+		low, ok := lowerInto(&buf, s)
+		if n > 64 {
+			if ok {
+				t.Errorf("lowerInto accepted %d bytes", n)
+			}
+			continue
+		}
+		if !ok || string(low) != strings.ToLower(s) {
+			t.Errorf("lowerInto(%q) = %q, %v; want %q", s, low, ok, strings.ToLower(s))
+		}
+	}
+	for _, s := range []string{"Grüne", "abcdefghÉ", "\x80", strings.Repeat("a", 20) + "\xff"} {
+		if _, ok := lowerInto(&buf, s); ok {
+			t.Errorf("lowerInto(%q) took a non-ASCII string", s)
 		}
 	}
 }

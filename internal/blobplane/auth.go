@@ -44,7 +44,7 @@ func (rq *request) authenticate(o *op) error {
 	scheme, cred, _ := strings.Cut(auth, " ")
 	switch {
 	case auth == "":
-		rq.decision.Reason = reasonAnonymous
+		rq.decision = authz.Refuse(reasonAnonymous)
 		if rq.has("sig") || rq.has("sv") {
 			return errAuthFailed("mimic does not accept shared access signatures; use a bearer token or the account key (SharedKey).")
 		}
@@ -61,7 +61,7 @@ func (rq *request) authenticate(o *op) error {
 	case strings.EqualFold(scheme, "SharedKey"):
 		return rq.sharedKeyAuth(strings.TrimSpace(cred))
 	default:
-		rq.decision.Reason = "unsupported Authorization scheme " + scheme
+		rq.decision = authz.Refuse("unsupported Authorization scheme " + scheme)
 		return newError(http.StatusBadRequest, "InvalidAuthenticationInfo",
 			"Authentication information is not given in the correct format. Check the value of Authorization header.")
 	}
@@ -70,13 +70,13 @@ func (rq *request) authenticate(o *op) error {
 // bearer authenticates a bearer token and authorizes the operation.
 func (rq *request) bearer() error {
 	if rq.version == "" || rq.version < bearerMin {
-		rq.decision.Reason = "bearer token with an x-ms-version before " + bearerMin
+		rq.decision = authz.Refuse("bearer token with an x-ms-version before " + bearerMin)
 		return errAuthFailed("Authentication scheme Bearer is not supported in this version.")
 	}
 	g := rq.p.cfg.Guard
 	caller, err := g.Authenticate(rq.r, rq.acct.audiences)
 	if err != nil {
-		rq.decision.Reason = "token refused: " + err.Error()
+		rq.decision = authz.Refuse("token refused: " + err.Error())
 		e := newError(http.StatusUnauthorized, "InvalidAuthenticationInfo", msgAuthChallenge, "AuthenticationErrorDetail", tokenErrorDetail(err))
 		e.challenge = true
 		return e
@@ -132,17 +132,17 @@ func tokenErrorDetail(err error) string {
 func (rq *request) sharedKeyAuth(cred string) error {
 	a := rq.acct
 	if !a.sharedKey {
-		rq.decision.Reason = "SharedKey refused: the account has allowSharedKeyAccess false"
+		rq.decision = authz.Refuse("SharedKey refused: the account has allowSharedKeyAccess false")
 		return newError(http.StatusForbidden, "KeyBasedAuthenticationNotPermitted", msgKeyAuthNotPermitted)
 	}
 	name, sig, ok := strings.Cut(cred, ":")
 	if !ok || sig == "" {
-		rq.decision.Reason = "SharedKey refused: malformed Authorization header"
+		rq.decision = authz.Refuse("SharedKey refused: malformed Authorization header")
 		return newError(http.StatusBadRequest, "InvalidAuthenticationInfo",
 			"Authentication information is not given in the correct format. Check the value of Authorization header.")
 	}
 	if name != a.name {
-		rq.decision.Reason = "SharedKey refused: the header names account " + name
+		rq.decision = authz.Refuse("SharedKey refused: the header names account " + name)
 		return errAuthFailed("The account being accessed does not match the account in the Authorization header.")
 	}
 	date := rq.r.Header.Get("x-ms-date")
@@ -151,20 +151,20 @@ func (rq *request) sharedKeyAuth(cred string) error {
 	}
 	t, err := http.ParseTime(date)
 	if err != nil {
-		rq.decision.Reason = "SharedKey refused: no valid x-ms-date or Date"
+		rq.decision = authz.Refuse("SharedKey refused: no valid x-ms-date or Date")
 		return errAuthFailed("Request date header not specified or invalid.")
 	}
 	if now := rq.p.now(); t.Before(now.Add(-sharedKeySkew)) || t.After(now.Add(sharedKeySkew)) {
-		rq.decision.Reason = "SharedKey refused: the request date is more than 15 minutes from now"
+		rq.decision = authz.Refuse("SharedKey refused: the request date is more than 15 minutes from now")
 		return errAuthFailed("Request date header too old: '" + date + "'")
 	}
 	ok, sts := sharedkey.Verify(rq.r, a.name, a.keys, sig)
 	if !ok {
-		rq.decision.Reason = "SharedKey refused: the signature does not match"
+		rq.decision = authz.Refuse("SharedKey refused: the signature does not match")
 		return errAuthFailed("The MAC signature found in the HTTP request '" + sig +
 			"' is not the same as any computed signature. Server used following string to sign: '" + sts + "'.")
 	}
 	rq.sharedKey = true
-	rq.decision = authz.Decision{Allowed: true, Reason: reasonSharedKey}
+	rq.decision = authz.Allow(reasonSharedKey)
 	return nil
 }

@@ -104,6 +104,5 @@ func (g *Guard) Log(r *http.Request, c *Caller, action string, dataAction bool, 
 	if c != nil {
 		e.PrincipalID, e.ClientID, e.IdentityID, e.ComputeID = c.PrincipalID, c.ClientID, c.IdentityID, c.ComputeID
 	}
-	accesslog.Decision(&e, d)
-	g.Access.Record(e)
+	g.Access.Record(e, d)
 }

@@ -394,7 +394,7 @@ func TestPolicyDecision(t *testing.T) {
 			}
 			claims := &jwt.Claims{Tid: tenant, Oid: app.ObjectID, AppID: app.ClientID, Iss: tokens.V1Issuer(tenant)}
 			d := policyDecision(v, &dataplane.Caller{PrincipalID: app.ObjectID, ClientID: app.ClientID, Claims: claims}, tc.perm)
-			if d.Allowed != tc.allowed || !strings.Contains(d.Reason, tc.reason) {
+			if d.Allowed != tc.allowed || !strings.Contains(d.Reason(), tc.reason) {
 				t.Fatalf("%+v", d)
 			}
 		})

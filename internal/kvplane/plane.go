@@ -283,7 +283,7 @@ func (p *Plane) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if v.public {
 		d = p.decide(v, caller, rt.op, scope)
 	} else {
-		d.Reason = "the vault's publicNetworkAccess is Disabled, and mimic has no private endpoints or trusted services"
+		d = authz.Refuse("the vault's publicNetworkAccess is Disabled, and mimic has no private endpoints or trusted services")
 	}
 	status := http.StatusForbidden
 	switch {

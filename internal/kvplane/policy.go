@@ -46,7 +46,7 @@ func policyDecision(v *vault, c *dataplane.Caller, permission string) authz.Deci
 			if ap.ApplicationID != "" {
 				reason += " with application " + ap.ApplicationID
 			}
-			return authz.Decision{Allowed: true, Reason: reason + " grants secrets " + permission}
+			return authz.Allow(reason + " grants secrets " + permission)
 		}
 		held = append(held, ap.Permissions["secrets"]...)
 	}
@@ -55,11 +55,11 @@ func policyDecision(v *vault, c *dataplane.Caller, permission string) authz.Deci
 		if len(held) > 0 {
 			grants = "secrets [" + strings.Join(held, " ") + "]"
 		}
-		return authz.Decision{Reason: "the access policy of vault " + v.name + " for object " + c.PrincipalID + " grants " + grants +
-			", not secrets " + permission + " (the vault uses access policies, so role assignments do not apply)"}
+		return authz.Refuse("the access policy of vault " + v.name + " for object " + c.PrincipalID + " grants " + grants +
+			", not secrets " + permission + " (the vault uses access policies, so role assignments do not apply)")
 	}
-	return authz.Decision{Reason: "no access policy of vault " + v.name + " names object " + c.PrincipalID + " (application " + c.ClientID +
-		"), so it has no secrets " + permission + " permission (the vault uses access policies, so role assignments do not apply)"}
+	return authz.Refuse("no access policy of vault " + v.name + " names object " + c.PrincipalID + " (application " + c.ClientID +
+		"), so it has no secrets " + permission + " permission (the vault uses access policies, so role assignments do not apply)")
 }
 
 // callerString describes the caller as Key Vault's 403 messages do.

@@ -176,9 +176,10 @@ func (a *API) check(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	d := a.Authz.Engine().Check(authz.Request{Principals: []string{strings.ToLower(principal)}, Action: action, DataAction: dataAction, Scope: sid.String(), Attributes: attrs})
-	out := Check{Principal: principal, Action: action, DataAction: dataAction, Scope: sid.String(), Allowed: d.Allowed, Reason: d.Reason, Assignment: d.Assignment}
-	if d.Role != nil {
-		out.Role, out.RoleID = d.Role.Name, d.Role.ID
+	as, role, reason := d.Explain()
+	out := Check{Principal: principal, Action: action, DataAction: dataAction, Scope: sid.String(), Allowed: d.Allowed, Reason: reason, Assignment: as}
+	if role != nil {
+		out.Role, out.RoleID = role.Name, role.ID
 	}
 	if d.Deny != nil {
 		out.Deny = d.Deny.ID
