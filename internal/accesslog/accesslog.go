@@ -79,8 +79,8 @@ func decision(e *store.Access, d authz.Decision) {
 	if role != nil {
 		e.Role = role.Name
 	}
-	if d.Deny != nil {
-		e.Deny = d.Deny.ID
+	if deny := d.Denied(); deny != nil {
+		e.Deny = deny.ID
 	}
 }
 

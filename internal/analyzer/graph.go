@@ -366,7 +366,7 @@ func (g *graph) addDirectEdges(edges *[]rawEdge) {
 			key := strings.ToLower(scope)
 			for _, ai := range g.deniedWrites[int32(ii)] {
 				if resourceid.KeyContains(scopeKey(g.assignments[ai].Scope), key) {
-					return en.Check(authz.Request{Principals: []string{id.PrincipalID}, Action: action, Scope: scope}).Deny == nil
+					return en.Check(authz.Request{Principals: []string{id.PrincipalID}, Action: action, Scope: scope}).Denied() == nil
 				}
 			}
 			return false

@@ -64,10 +64,12 @@
 // through the same memo, and cost nothing when there are none.
 //
 // [Engine.Check] does not allocate once the granting assignment's reason has
-// been built (it is cached on the assignment). It decides without working
-// out why a refusal was refused: [Decision.Explain] does that when asked,
-// scanning the caller's assignments again for the nearest miss, and writes
-// the sentence (one allocation). [Engine.Allowed] gives the verdict alone,
+// been built (it is cached on the assignment). It looks for a deny
+// assignment only when a role assignment grants the request, and it decides
+// without working out why a refusal was refused: [Decision.Denied] and
+// [Decision.Explain] do that when asked, looking for the deny assignment
+// that applies and scanning the caller's assignments again for the nearest
+// miss, and Explain writes the sentence (one allocation). [Engine.Allowed] gives the verdict alone,
 // never allocating, for bulk callers such as the analyzer.
 //
 // The engine is immutable and safe for concurrent use. Rebuild it when the

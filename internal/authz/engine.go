@@ -88,14 +88,14 @@ type Request struct {
 
 // Decision is the answer to a Request, with its explanation.
 //
-// When Allowed, Assignment and Role name the grant. When a deny assignment
-// blocked the request, Deny names it. Explain gives the explanation of
+// When Allowed, Assignment and Role name the grant. Denied names the deny
+// assignment that blocked the request, if one did, and Explain explains
 // every decision. The pointers refer to the engine's read-only copies.
 type Decision struct {
 	Allowed    bool
 	Assignment *Assignment
 	Role       *Role
-	Deny       *DenyAssignment
+	deny       *compiledDeny // the deny assignment that blocked a grant
 	reason     string
 	// A grant's reason is cached on its record, and built on demand.
 	grant *record
@@ -127,10 +127,31 @@ func (d Decision) Explain() (*Assignment, *Role, string) {
 	switch {
 	case d.grant != nil:
 		return d.Assignment, d.Role, d.grant.allowReason(d.Role)
+	case d.deny != nil:
+		return nil, nil, d.deny.denyReason()
 	case d.engine != nil:
 		return d.engine.explainRefusal(&d.req)
 	}
 	return d.Assignment, d.Role, d.reason
+}
+
+// Denied returns the deny assignment that blocked the request, or nil.
+// Deny assignments are evaluated before role assignments: one that applies
+// blocks the request whether or not a role assignment grants it. The engine
+// looks for one only when a role assignment grants the request; for a
+// refusal for want of a grant, Denied looks when asked, and reads the
+// request as Explain does.
+func (d Decision) Denied() *DenyAssignment {
+	switch {
+	case d.deny != nil:
+		return &d.deny.d
+	case d.engine != nil:
+		q := d.engine.newQuery(&d.req)
+		if cd := q.deny(); cd != nil {
+			return &cd.d
+		}
+	}
+	return nil
 }
 
 // Reason is the reason Explain gives.

@@ -146,11 +146,11 @@ func TestTestdata(t *testing.T) {
 					if !d.Allowed && d.Assignment != nil {
 						t.Errorf("refused, with Assignment %s set: a near miss is Explain's", d.Assignment.ID)
 					}
-					if c.Deny != "" && (d.Deny == nil || d.Deny.ID != c.Deny) {
-						t.Errorf("deny = %v, want %s; reason: %s", d.Deny, c.Deny, d.Reason())
+					if deny := d.Denied(); c.Deny != "" && (deny == nil || deny.ID != c.Deny) {
+						t.Errorf("deny = %v, want %s; reason: %s", deny, c.Deny, d.Reason())
 					}
-					if c.Deny == "" && d.Deny != nil {
-						t.Errorf("unexpected deny %s", d.Deny.ID)
+					if deny := d.Denied(); c.Deny == "" && deny != nil {
+						t.Errorf("unexpected deny %s", deny.ID)
 					}
 				})
 			}
@@ -408,6 +408,7 @@ func FuzzScopeContains(f *testing.F) {
 	f.Add("/a/ß/b", "/a/ẞ/B") // and shortens it
 	f.Add("/a/k/b", "/A/K/b") // Kelvin sign: lower-cases to ASCII
 	f.Add("/subscriptions/s/x", "/subscriptions/S/X//")
+	f.Add("/", "//")
 	f.Add("/subscriptions/s/resourceGroups/grüne", "/subscriptions/s/resourceGroups/GRÜNE/providers/x")
 	f.Fuzz(func(t *testing.T, assigned, requested string) {
 		k, ok1 := scopeKey(assigned)
@@ -423,6 +424,17 @@ func FuzzScopeContains(f *testing.F) {
 		q = query{r: Request{Scope: requested}}
 		if got := q.containsFront(&en); got != (ok2 && resourceid.KeyContains(k, strings.ToLower(s))) {
 			t.Errorf("query for %q: key %q contains it, compared from the front = %v", requested, k, got)
+		}
+		q = query{r: Request{Scope: requested}}
+		if got := q.at(&en); got != (ok2 && strings.ToLower(s) == k) {
+			t.Errorf("query for %q: it is key %q's scope = %v", requested, k, got)
+		}
+		// The same questions again, on one query that keeps what it
+		// learnt of the scope from one to the next.
+		in, at := ok2 && resourceid.KeyContains(k, strings.ToLower(s)), ok2 && strings.ToLower(s) == k
+		q = query{r: Request{Scope: requested}}
+		if q.contains(&en) != in || q.at(&en) != at || q.containsFront(&en) != in || q.contains(&en) != in {
+			t.Errorf("query for %q against key %q: answers change as it learns the scope", requested, k)
 		}
 		if !ok2 {
 			return

@@ -52,14 +52,19 @@ func (cr *compiledRole) diagnose(r *Request) diagnosis {
 	return best
 }
 
-// explainRefusal explains a request the engine refused for want of a grant
-// (nothing denied it): it scans again, keeping what the scan for the
+// explainRefusal explains a request the engine refused for want of a grant:
+// by the deny assignment that applies, if one does, or it scans again, keeping what the scan for the
 // decision did not (the nearest miss, an assignment to an unknown role, the
 // count of assignments that apply), and writes the sentence in one
 // concatenation. The engine is immutable, so the scan finds what Check's
 // did.
 func (e *Engine) explainRefusal(r *Request) (*Assignment, *Role, string) {
 	q := e.newQuery(r)
+	if d := q.deny(); d != nil {
+		// Deny assignments come first, as in Azure: this one would have
+		// blocked a grant too.
+		return nil, nil, d.denyReason()
+	}
 	var ex explanation
 	if en := q.grant(&ex); en != nil {
 		// Unreachable unless the request was modified after Check.

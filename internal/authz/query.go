@@ -1,13 +1,17 @@
 package authz
 
-// Check decides a request. Deny assignments override every grant: when one
-// applies, the decision names it. Otherwise the caller's and its groups'
-// role assignments at or above the scope are tried, principals in the order
-// given and, for each, its assignments in input order (broader scopes first
-// for principals with more than 24); the first that grants is reported.
+import "strings"
+
+// Check decides a request. The caller's and its groups' role assignments
+// at or above the scope are tried, principals in the order given and, for
+// each, its assignments in input order (broader scopes first for
+// principals with more than 24); the first that grants is reported, unless
+// a deny assignment applies, which overrides every grant.
 //
-// Check does not allocate once the granting assignment's reason is cached;
-// a refusal is explained when Decision.Explain is called.
+// Check does not allocate once the granting assignment's reason is cached.
+// A refusal for want of a grant is explained, and the deny assignment that
+// would have blocked it anyway named, when Decision.Explain and
+// Decision.Denied are called.
 func (e *Engine) Check(r Request) Decision {
 	if len(r.Principals) == 0 {
 		return Refuse("the request names no principal")
@@ -16,14 +20,14 @@ func (e *Engine) Check(r Request) Decision {
 	// request is refused, and the explanation says why.
 	q := e.newQuery(&r)
 	en := q.grant(nil)
+	if en == nil {
+		return Decision{engine: e, req: r}
+	}
 	if d := q.deny(); d != nil {
-		return Decision{Deny: &d.d, reason: d.denyReason()}
+		return Decision{deny: d}
 	}
-	if en != nil {
-		rec := e.record(en)
-		return Decision{Allowed: true, Assignment: &rec.a, Role: &e.roleOf(en).role, grant: rec}
-	}
-	return Decision{engine: e, req: r}
+	rec := e.record(en)
+	return Decision{Allowed: true, Assignment: &rec.a, Role: &e.roleOf(en).role, grant: rec}
 }
 
 // Allowed is Check without the explanation, for bulk callers (the
@@ -48,7 +52,7 @@ type query struct {
 	av actionVerdicts
 	// principals are the index entries of the first principals, looked up
 	// once; the rest (callers with many groups) are looked up as needed.
-	principals [4]principal
+	principals [2]principal
 	// The request scope is compared with short assignment lists as given,
 	// reading only the bytes a comparison needs (ascii is how many of them
 	// are known to be ASCII), and prepared by requestScope for the rest, or
@@ -143,9 +147,27 @@ func (q *query) containsFront(k *key) bool {
 	return len(s) == n || len(s) > n && s[n] == '/'
 }
 
+// at reports whether the request scope is the key's own (trailing '/'
+// aside): the key contains it, and nothing but '/' follows.
+func (q *query) at(k *key) bool {
+	if !q.containsFront(k) {
+		return false
+	}
+	if q.nonASCII { // compared lower-cased: see contains
+		s, _ := q.scopeKey()
+		return len(s) == len(k.scope)
+	}
+	// The key's bytes of the scope were ASCII: the rest starts at its
+	// length.
+	return strings.TrimRight(q.r.Scope[len(k.scope):], "/") == ""
+}
+
 // checkASCII extends the known ASCII prefix of the request scope to m
 // bytes, or notes that it has a non-ASCII byte.
 func (q *query) checkASCII(m int) bool {
+	// On to the next multiple of 64 bytes, which the comparison is likely
+	// to read anyway, so that the next key rarely needs another check.
+	m = min(len(q.r.Scope), (m+63)&^63)
 	if isASCII(q.r.Scope[q.ascii:m]) {
 		q.ascii = m
 		return true
@@ -311,7 +333,7 @@ func (q *query) blocks(d *compiledDeny) bool {
 		return false
 	}
 	if d.d.DoNotApplyToChildScopes {
-		if s, ok := q.scopeKey(); !ok || !d.at(s) {
+		if !q.at(&d.key) {
 			return false
 		}
 	} else if !q.containsFront(&d.key) {

@@ -93,8 +93,8 @@ func forbidden(v *vault, c *dataplane.Caller, o *op, scope string, d authz.Decis
 			callerString(c), o.permission, v.name, v.location, linkAccessDenied)
 	}
 	deny := "null"
-	if d.Deny != nil {
-		deny = d.Deny.ID
+	if dd := d.Denied(); dd != nil {
+		deny = dd.ID
 	}
 	return newError(http.StatusForbidden, "Forbidden", "ForbiddenByRbac",
 		"Caller is not authorized to perform action on resource.\r\n"+

@@ -181,8 +181,8 @@ func (a *API) check(w http.ResponseWriter, r *http.Request) error {
 	if role != nil {
 		out.Role, out.RoleID = role.Name, role.ID
 	}
-	if d.Deny != nil {
-		out.Deny = d.Deny.ID
+	if deny := d.Denied(); deny != nil {
+		out.Deny = deny.ID
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
