@@ -10,7 +10,8 @@
 //
 //	e, err := authzkit.New(authzkit.BuiltinRoles(), assignments, denies)
 //	d := e.Check(authzkit.Request{Principals: []string{oid}, Action: act, Scope: scope})
-//	ok := e.Allowed(req) // the verdict alone, without an explanation
+//	as, role, why := d.Explain() // the grant or nearest miss, and the reason
+//	ok := e.Allowed(req)         // the verdict alone
 //
 // An Engine is immutable and safe for concurrent use.
 package authzkit
@@ -33,7 +34,8 @@ type (
 	DenyAssignment = authz.DenyAssignment
 	// Request is one authorization question.
 	Request = authz.Request
-	// Decision is the answer to a Request, with its explanation.
+	// Decision is the answer to a Request. Explain and Denied work out a
+	// refusal's explanation when asked.
 	Decision = authz.Decision
 )
 

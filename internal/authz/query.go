@@ -42,10 +42,10 @@ func (e *Engine) Allowed(r Request) bool {
 	return q.grant(nil) != nil && q.deny() == nil
 }
 
-// query is one request being decided. It touches as little as it can: an
-// assignment's scope is compared only when its role has something to do with
-// the action (which the verdict memo answers), and the request scope is
-// prepared only when some scope is compared.
+// query is one request being decided, or explained. It touches as little
+// as it can: an assignment's scope is compared only when its role grants the
+// action (or, when explaining, comes close), which the verdict memo
+// answers, and the request scope is read only as far as comparisons go.
 type query struct {
 	e  *Engine
 	r  Request // a copy: the caller's stays on its stack
