@@ -63,15 +63,17 @@
 // Everyone in a list, the others by principal), matched against the action
 // through the same memo, and cost nothing when there are none.
 //
-// [Engine.Check] does not allocate once the granting assignment's reason has
-// been built (it is cached on the assignment). It looks for a deny
-// assignment only when a role assignment grants the request, and it decides
-// without working out why a refusal was refused: [Decision.Denied] and
+// [Engine.Check] and [Engine.Allowed] do not allocate for ASCII ids and
+// scopes, once an action is in the memo. Check looks for a deny assignment
+// only when a role assignment grants the request, and it decides without
+// working out why a refusal was refused: [Decision.Denied] and
 // [Decision.Explain] do that when asked, looking for the deny assignment
 // that applies and scanning the caller's assignments again for the nearest
-// miss, and Explain writes the sentence (one allocation). [Engine.Allowed] gives the verdict alone,
-// never allocating, for bulk callers such as the analyzer.
+// miss; Explain writes a refusal's sentence in one allocation (a grant's is
+// built once and cached on the assignment). Allowed gives the verdict
+// alone, for bulk callers such as the analyzer.
 //
-// The engine is immutable and safe for concurrent use. Rebuild it when the
-// data changes.
+// The engine is immutable and safe for concurrent use (the verdict memo
+// and the cached reasons are written atomically). Rebuild it when the data
+// changes.
 package authz
