@@ -134,16 +134,27 @@ func (a *API) access(w http.ResponseWriter, r *http.Request) error {
 
 // Check is a decision of the engine as the API returns it.
 type Check struct {
-	Principal  string            `json:"principal"`
-	Action     string            `json:"action"`
-	DataAction bool              `json:"dataAction"`
-	Scope      string            `json:"scope"`
-	Allowed    bool              `json:"allowed"`
-	Reason     string            `json:"reason"`
-	Assignment *authz.Assignment `json:"roleAssignment,omitempty"`
-	Role       string            `json:"role,omitempty"`
-	RoleID     string            `json:"roleDefinitionId,omitempty"`
-	Deny       string            `json:"denyAssignment,omitempty"`
+	Principal  string           `json:"principal"`
+	Action     string           `json:"action"`
+	DataAction bool             `json:"dataAction"`
+	Scope      string           `json:"scope"`
+	Allowed    bool             `json:"allowed"`
+	Reason     string           `json:"reason"`
+	Assignment *CheckAssignment `json:"roleAssignment,omitempty"`
+	Role       string           `json:"role,omitempty"`
+	RoleID     string           `json:"roleDefinitionId,omitempty"`
+	Deny       string           `json:"denyAssignment,omitempty"`
+}
+
+// CheckAssignment is the role assignment a check names: the grant, or a
+// refusal's nearest miss.
+type CheckAssignment struct {
+	ID               string `json:"id"`
+	PrincipalID      string `json:"principalId"`
+	RoleDefinitionID string `json:"roleDefinitionId"`
+	Scope            string `json:"scope"`
+	Condition        string `json:"condition,omitempty"`
+	ConditionVersion string `json:"conditionVersion,omitempty"`
 }
 
 // check explains what the engine decides for a principal, action and
@@ -177,7 +188,11 @@ func (a *API) check(w http.ResponseWriter, r *http.Request) error {
 	}
 	d := a.Authz.Engine().Check(authz.Request{Principals: []string{strings.ToLower(principal)}, Action: action, DataAction: dataAction, Scope: sid.String(), Attributes: attrs})
 	as, role, reason := d.Explain()
-	out := Check{Principal: principal, Action: action, DataAction: dataAction, Scope: sid.String(), Allowed: d.Allowed, Reason: reason, Assignment: as}
+	out := Check{Principal: principal, Action: action, DataAction: dataAction, Scope: sid.String(), Allowed: d.Allowed, Reason: reason}
+	if as != nil {
+		out.Assignment = &CheckAssignment{ID: as.ID, PrincipalID: as.PrincipalID, RoleDefinitionID: as.RoleID, Scope: as.Scope,
+			Condition: as.Condition, ConditionVersion: as.ConditionVersion}
+	}
 	if role != nil {
 		out.Role, out.RoleID = role.Name, role.ID
 	}

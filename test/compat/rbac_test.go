@@ -91,6 +91,16 @@ func TestDenyAssignmentOverridesOwner(t *testing.T) {
 	if !strings.HasPrefix(string(out), "ALLOWED") || !strings.Contains(string(out), "Owner") {
 		t.Fatalf("role check on the open group: %s", out)
 	}
+	out, err = exec.CommandContext(ctx(t), env.Binary, "role", "check", "--home", env.Home, "--assignee", *ident.Properties.PrincipalID,
+		"--action", "Microsoft.Resources/subscriptions/resourceGroups/read", "--scope", rgID(open), "-o", "json").Output()
+	must(t, err)
+	var granted map[string]any
+	must(t, json.Unmarshal(out, &granted))
+	a, _ := granted["roleAssignment"].(map[string]any)
+	if granted["allowed"] != true || granted["role"] != "Owner" || !strings.Contains(fmt.Sprint(a["id"]), "/roleAssignments/") ||
+		a["principalId"] != *ident.Properties.PrincipalID || a["roleDefinitionId"] == nil || a["scope"] == nil {
+		t.Fatalf("role check -o json on the open group: %s", out)
+	}
 	// The access log has both decisions.
 	out, err = exec.CommandContext(ctx(t), env.Binary, "logs", "access", "--home", env.Home, "--identity", *ident.ID, "-o", "json").Output()
 	must(t, err)
