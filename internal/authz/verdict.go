@@ -82,6 +82,9 @@ func (e *Engine) verdictsIn(c *verdictCache, action string) *verdicts {
 		if v, ok := (*m)[action]; ok {
 			return v
 		}
+		if len(*m) >= verdictActionsMax {
+			return nil // full: no lock for what cannot be added
+		}
 	}
 	if len(action) > verdictActionLen {
 		return nil
