@@ -186,7 +186,7 @@ type principal struct {
 
 // entry is the hot part of an indexed assignment: what a scan reads. The
 // assignment itself lives in a parallel slab of records, touched only by a
-// decision that names it, so a scan walks 40-byte entries.
+// decision that names it, so a scan walks 32-byte entries.
 type entry struct {
 	key
 	role int32 // index in Engine.roleList, or -1: an unknown role
@@ -279,10 +279,7 @@ func New(roleList []Role, assignments []Assignment, denies []DenyAssignment) (*E
 				return nil, fmt.Errorf("role %s (%s): %w", r.Name, id, err)
 			}
 			b.cond = c
-			cr.conditional = cr.conditional || c != nil
-			cr.hasCtl = cr.hasCtl || len(b.actions) > 0
-			cr.hasData = cr.hasData || len(b.dataActions) > 0
-			cr.blocks = append(cr.blocks, b)
+			cr.add(b)
 		}
 		e.roles[id] = cr
 		e.roleList = append(e.roleList, cr)
@@ -306,10 +303,7 @@ func New(roleList []Role, assignments []Assignment, denies []DenyAssignment) (*E
 			if p.Condition != "" {
 				return nil, fmt.Errorf("deny assignment %s: conditions on deny assignments are not supported", d.ID)
 			}
-			b := compileBlock(p)
-			cd.perms.hasCtl = cd.perms.hasCtl || len(b.actions) > 0
-			cd.perms.hasData = cd.perms.hasData || len(b.dataActions) > 0
-			cd.perms.blocks = append(cd.perms.blocks, b)
+			cd.perms.add(compileBlock(p))
 		}
 		for _, x := range d.ExcludePrincipals {
 			cd.exclude = append(cd.exclude, strings.ToLower(x))
@@ -329,6 +323,14 @@ func New(roleList []Role, assignments []Assignment, denies []DenyAssignment) (*E
 		}
 	}
 	return e, nil
+}
+
+// add appends a compiled permission block to the role.
+func (cr *compiledRole) add(b block) {
+	cr.hasCtl = cr.hasCtl || len(b.actions) > 0
+	cr.hasData = cr.hasData || len(b.dataActions) > 0
+	cr.conditional = cr.conditional || b.cond != nil
+	cr.blocks = append(cr.blocks, b)
 }
 
 func compileBlock(p Permission) block {
@@ -510,7 +512,8 @@ func (e *Engine) cond(en *entry) *Condition {
 
 // condHolds reports whether the assignment's condition, if any, holds.
 func (e *Engine) condHolds(en *entry, r *Request) bool {
-	return en.rec >= 0 || e.records[^en.rec].cond.eval(r, nil) == tTrue
+	c := e.cond(en)
+	return c == nil || c.eval(r, nil) == tTrue
 }
 
 // permsAt is the role, or deny assignment's permissions, with memo index i.

@@ -53,11 +53,11 @@ func (cr *compiledRole) diagnose(r *Request) diagnosis {
 }
 
 // explainRefusal explains a request the engine refused for want of a grant:
-// by the deny assignment that applies, if one does, or it scans again, keeping what the scan for the
-// decision did not (the nearest miss, an assignment to an unknown role, the
-// count of assignments that apply), and writes the sentence in one
-// concatenation. The engine is immutable, so the scan finds what Check's
-// did.
+// by the deny assignment that applies, if one does; otherwise it scans
+// again, keeping what the scan for the decision did not (the nearest miss,
+// an assignment to an unknown role, the count of assignments that apply),
+// and writes the sentence in one concatenation. The engine is immutable, so
+// the scan finds what Check's did.
 func (e *Engine) explainRefusal(r *Request) (*Assignment, *Role, string) {
 	q := e.newQuery(r)
 	if d := q.deny(); d != nil {
@@ -101,8 +101,9 @@ func (e *Engine) countInScope(sp span, scope string) int {
 	return n
 }
 
-// nearMiss explains a refusal by its nearest miss: assignment as of role
-// cr, diagnosed d.
+// nearMiss explains a refusal by its nearest miss: assignment as, of role
+// role, diagnosed d (condFailed: the role grants, the assignment's
+// condition failed).
 func nearMiss(r *Request, as *Assignment, role *Role, d diagnosis, condFailed bool) string {
 	what := "action"
 	if r.DataAction {
