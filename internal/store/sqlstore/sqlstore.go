@@ -51,8 +51,6 @@ type Store struct {
 	dialect dialect
 	write   *sql.DB
 	read    *sql.DB
-	// queries rebound for the dialect, keyed by their "?" form.
-	rebound map[string]string
 	// Every query of allQueries prepared once on each database (the
 	// SELECTs only on a separate read database), keyed by their "?" form:
 	// a transaction uses them through Tx.StmtContext, which prepares a
@@ -95,7 +93,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 func (s *Store) prepare(ctx context.Context) error {
 	s.writeStmts, s.readStmts = map[string]*sql.Stmt{}, map[string]*sql.Stmt{}
 	for _, q := range allQueries {
-		st, err := s.write.PrepareContext(ctx, s.rebound[q])
+		st, err := s.write.PrepareContext(ctx, rebind(s.dialect, q))
 		if err != nil {
 			return fmt.Errorf("prepare %q: %w", q, err)
 		}
@@ -107,7 +105,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		if !strings.HasPrefix(q, "SELECT") {
 			continue // the read database is query-only
 		}
-		if st, err = s.read.PrepareContext(ctx, s.rebound[q]); err != nil {
+		if st, err = s.read.PrepareContext(ctx, rebind(s.dialect, q)); err != nil {
 			return fmt.Errorf("prepare %q: %w", q, err)
 		}
 		s.readStmts[q] = st
@@ -169,11 +167,7 @@ func openPostgres(dsn string) (*Store, error) {
 }
 
 func newStore(d dialect, write, read *sql.DB) *Store {
-	s := &Store{dialect: d, write: write, read: read, rebound: map[string]string{}}
-	for _, q := range allQueries {
-		s.rebound[q] = rebind(d, q)
-	}
-	return s
+	return &Store{dialect: d, write: write, read: read}
 }
 
 // rebind turns "?" placeholders into "$1", "$2"… for PostgreSQL.
@@ -205,13 +199,12 @@ func (s *Store) Backend() string {
 // Close implements store.Store.
 func (s *Store) Close() error {
 	var err error
-	closed := map[*sql.Stmt]bool{}
-	for _, stmts := range []map[string]*sql.Stmt{s.readStmts, s.writeStmts} {
-		for _, st := range stmts {
-			if !closed[st] { // one database serves both for ":memory:"
-				closed[st] = true
-				err = errors.Join(err, st.Close())
-			}
+	for _, st := range s.writeStmts {
+		err = errors.Join(err, st.Close())
+	}
+	if s.read != s.write { // otherwise readStmts are writeStmts
+		for _, st := range s.readStmts {
+			err = errors.Join(err, st.Close())
 		}
 	}
 	err = errors.Join(err, s.write.Close())

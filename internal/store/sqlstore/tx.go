@@ -13,7 +13,7 @@ import (
 )
 
 // The queries, in "?" form. Every query used must be listed in allQueries
-// so that it is rebound once at Open.
+// so that it is prepared once at Open.
 const (
 	qGetResource    = "SELECT id, type, body, version, created, updated FROM resources WHERE rkey = ?"
 	qInsertResource = "INSERT INTO resources (rkey, id, type, type_key, parent, name_key, body, version, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -53,12 +53,8 @@ type tx struct {
 	stmts map[string]*sql.Stmt
 }
 
-func (t *tx) q(query string) string {
-	if r, ok := t.s.rebound[query]; ok {
-		return r
-	}
-	return rebind(t.s.dialect, query)
-}
+// q is a query not among the prepared ones, rebound for the dialect.
+func (t *tx) q(query string) string { return rebind(t.s.dialect, query) }
 
 func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if st, ok := t.stmts[query]; ok {
