@@ -269,10 +269,10 @@ func roleGrants(r *authz.Role, action string, data bool) bool {
 			continue
 		}
 		if data {
-			if anyMatch(p.DataActions, action) && !anyMatch(p.NotDataActions, action) {
+			if authz.MatchAny(p.DataActions, action) && !authz.MatchAny(p.NotDataActions, action) {
 				return true
 			}
-		} else if anyMatch(p.Actions, action) && !anyMatch(p.NotActions, action) {
+		} else if authz.MatchAny(p.Actions, action) && !authz.MatchAny(p.NotActions, action) {
 			return true
 		}
 	}

@@ -316,16 +316,7 @@ func roleAllows(r *authz.Role, action string) bool {
 		if p.Condition != "" {
 			continue
 		}
-		if anyMatch(p.Actions, action) && !anyMatch(p.NotActions, action) {
-			return true
-		}
-	}
-	return false
-}
-
-func anyMatch(patterns []string, action string) bool {
-	for _, p := range patterns {
-		if authz.Match(p, action) {
+		if authz.MatchAny(p.Actions, action) && !authz.MatchAny(p.NotActions, action) {
 			return true
 		}
 	}

@@ -402,20 +402,17 @@ func (a *Analysis) withoutDenied(p permSet, principal, resource string) permSet 
 // denyPatterns applies one deny block (denied patterns, except its
 // exceptions) to granted patterns and their exclusions.
 func denyPatterns(granted, not, denied, except []string) (kept, notOut []string) {
-	matchesAny := func(patterns []string, s string) bool {
-		return slices.ContainsFunc(patterns, func(p string) bool { return authz.Match(p, s) })
-	}
 	overlapsExcept := func(g string) bool {
 		return slices.ContainsFunc(except, func(x string) bool { return authz.Match(x, g) || authz.Match(g, x) })
 	}
 	for _, g := range granted {
-		if !matchesAny(denied, g) || overlapsExcept(g) {
+		if !authz.MatchAny(denied, g) || overlapsExcept(g) {
 			kept = append(kept, g)
 		}
 	}
 	notOut = not
 	for _, d := range denied {
-		if matchesAny(kept, d) && !overlapsExcept(d) && !matchesAny(notOut, d) {
+		if authz.MatchAny(kept, d) && !overlapsExcept(d) && !authz.MatchAny(notOut, d) {
 			notOut = append(notOut, d)
 		}
 	}

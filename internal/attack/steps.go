@@ -275,12 +275,18 @@ func (p *replay) grantSelf(ctx context.Context, identity, scope, role string) er
 	if status >= 300 {
 		return fmt.Errorf("grant itself %s at %s: %d %s", role, scope, status, body)
 	}
+	p.undoAsOperator(http.MethodDelete, path, "2022-04-01", nil)
+	return nil
+}
+
+// undoAsOperator registers a clean-up request: method on path, sent as the
+// operator when the replay ends.
+func (p *replay) undoAsOperator(method, path, api string, body any) {
 	p.cleanup = append(p.cleanup, func(ctx context.Context) {
 		if op, err := p.env.OperatorToken(ctx, armResource); err == nil {
-			p.arm(ctx, http.MethodDelete, path, "2022-04-01", op, nil)
+			p.arm(ctx, method, path, api, op, body)
 		}
 	})
-	return nil
 }
 
 // controlCompute takes control of a compute the search reached by an
@@ -488,16 +494,7 @@ func (p *replay) probe(ctx context.Context, id string) {
 // pattern grants it and no exclusion (a role's NotActions, or a deny
 // assignment's patterns) takes it out.
 func reaches(patterns, not []string, action string) bool {
-	return matchesAny(patterns, action) && !matchesAny(not, action)
-}
-
-func matchesAny(patterns []string, action string) bool {
-	for _, pt := range patterns {
-		if authz.Match(pt, action) {
-			return true
-		}
-	}
-	return false
+	return authz.MatchAny(patterns, action) && !authz.MatchAny(not, action)
 }
 
 func (p *replay) record(e Exercise) { p.report.Exercised = append(p.report.Exercised, e) }

@@ -152,6 +152,17 @@ func Match(pattern, action string) bool {
 	return p.Match(action)
 }
 
+// MatchAny reports whether action matches one of the Azure action
+// patterns, compiling them as Match does.
+func MatchAny(patterns []string, action string) bool {
+	for _, p := range patterns {
+		if Match(p, action) {
+			return true
+		}
+	}
+	return false
+}
+
 func matchAny(ps []Pattern, action string) *Pattern {
 	for i := range ps {
 		if ps[i].Match(action) {
