@@ -231,7 +231,7 @@ func randomDenies(a *analyzer.Analysis, operator string, seed uint64, n int) []b
 	for _, r := range a.E.Resources {
 		switch strings.ToLower(r.Type) {
 		case "microsoft.keyvault/vaults", "microsoft.storage/storageaccounts", "microsoft.compute/virtualmachines", "microsoft.resources/resourcegroups":
-			if strings.Contains(r.Name, "-r") || strings.Contains(r.Name, "r") {
+			if strings.Contains(r.Name, "r") {
 				targets = append(targets, r)
 			}
 		}
@@ -252,12 +252,13 @@ func randomDenies(a *analyzer.Analysis, operator string, seed uint64, n int) []b
 			principal = map[string]any{"id": ids[rnd.IntN(len(ids))].PrincipalID, "type": "ServicePrincipal"}
 		}
 		p := perms[rnd.IntN(len(perms))]
-		block := map[string]any{"actions": p["actions"], "notActions": []string{}, "dataActions": p["dataActions"], "notDataActions": []string{}}
-		for _, k := range []string{"actions", "dataActions"} {
-			if block[k] == nil || len(block[k].([]string)) == 0 {
-				block[k] = []string{}
+		orEmpty := func(s []string) []string { // [] in JSON, not null
+			if len(s) == 0 {
+				return []string{}
 			}
+			return s
 		}
+		block := map[string]any{"actions": orEmpty(p["actions"]), "notActions": []string{}, "dataActions": orEmpty(p["dataActions"]), "notDataActions": []string{}}
 		docs = append(docs, map[string]any{
 			"name": fmt.Sprintf("d0000000-0000-4000-8000-%06d%06d", seed, i),
 			"properties": map[string]any{

@@ -211,11 +211,7 @@ func (p *replay) addAccessPolicy(ctx context.Context, vaultID, who string) {
 		e.Detail = detail(err, raw)
 		return
 	}
-	p.cleanup = append(p.cleanup, func(ctx context.Context) {
-		if op, err := p.env.OperatorToken(ctx, armResource); err == nil {
-			p.arm(ctx, http.MethodPut, vaultID+"/accessPolicies/remove", api, op, body)
-		}
-	})
+	p.undoAsOperator(http.MethodPut, vaultID+"/accessPolicies/remove", api, body)
 }
 
 // attach replays assign: the actor attaches the identity to a compute it
@@ -290,17 +286,11 @@ func (p *replay) attachTo(ctx context.Context, compute, identity, tok string, o 
 			o.Error = fmt.Sprintf("attach to %s: %s", compute, detail(err, body))
 			return nil
 		}
-		p.cleanup = append(p.cleanup, func(ctx context.Context) {
-			op, err := p.env.OperatorToken(ctx, armResource)
-			if err != nil {
-				return
-			}
-			undo := map[string]any{"type": orig}
-			if strings.Contains(orig, "UserAssigned") {
-				undo["userAssignedIdentities"] = map[string]any{identity: nil}
-			}
-			p.arm(ctx, http.MethodPatch, compute, api, op, map[string]any{"identity": undo})
-		})
+		undo := map[string]any{"type": orig}
+		if strings.Contains(orig, "UserAssigned") {
+			undo["userAssignedIdentities"] = map[string]any{identity: nil}
+		}
+		p.undoAsOperator(http.MethodPatch, compute, api, map[string]any{"identity": undo})
 	}
 	// Code on the compute: ours already, or by the same write.
 	f, err := p.startRun(ctx, compute, tok, "write")

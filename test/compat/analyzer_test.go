@@ -180,8 +180,6 @@ func TestAnalyzeTheDemo(t *testing.T) {
 	}
 }
 
-// startDemo runs `mimic up --demo` in a fresh home until the test ends, and
-// returns the home and the demo's findings once they are all there.
 // waitDemo waits until `mimic up --demo` in home says the whole demo
 // estate is in: it loads after the server answers.
 func waitDemo(t *testing.T, home string) {
@@ -198,6 +196,8 @@ func waitDemo(t *testing.T, home string) {
 	}
 }
 
+// startDemo runs `mimic up --demo` in a fresh home until the test ends, and
+// returns the home and the demo's findings once they are all there.
 func startDemo(t *testing.T) (string, analysisReport) {
 	t.Helper()
 	home := filepath.Join(t.TempDir(), "home")
