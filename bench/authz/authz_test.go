@@ -46,7 +46,7 @@ func TestAgreement(t *testing.T) {
 // TestPairedRatio: the interleaved comparison divides within each round,
 // then takes the median.
 func TestPairedRatio(t *testing.T) {
-	p := &Paired{Rounds: 3, P50: map[string][]time.Duration{
+	p := &Paired{P50: map[string][]time.Duration{
 		"a": {300, 100, 500},
 		"b": {100, 100, 100},
 	}}

@@ -272,7 +272,6 @@ func timeChecker(cfg *Config, ds *Dataset, c Checker, r *Result) []bool {
 // The sequential passes of Run are minutes apart on a shared host whose
 // load drifts; these are not.
 type Paired struct {
-	Rounds int
 	// P50 holds each checker's p50 in every round.
 	P50 map[string][]time.Duration
 }
@@ -303,7 +302,7 @@ func measurePaired(ds *Dataset, rounds int) (*Paired, error) {
 		checkers = append(checkers, cs...)
 	}
 	qs := ds.ordered
-	p := &Paired{Rounds: rounds, P50: map[string][]time.Duration{}}
+	p := &Paired{P50: map[string][]time.Duration{}}
 	lat := make([]time.Duration, len(qs))
 	for _, c := range checkers { // warm up once, untimed
 		for i := range qs {
@@ -385,21 +384,16 @@ func Targets(reports []SizeReport) string {
 			if rep.Paired == nil || rep.Paired.P50[base.name] == nil {
 				continue
 			}
-			fmt.Fprintf(&b, "  p50 within 2× %s (median of %d interleaved rounds, lowest–highest):", base.what, rep.Paired.Rounds)
-			for i, c := range []struct{ name, label string }{
+			var parts []string
+			for _, c := range []struct{ name, label string }{
 				{"mimic Check", "Check"}, {"mimic Allowed", "Allowed"}, {"mimic Check+Reason", "Check with its reason written"},
 			} {
-				med, lo, hi := rep.Paired.Ratio(c.name, base.name)
-				if med == 0 {
-					continue
+				if med, lo, hi := rep.Paired.Ratio(c.name, base.name); med != 0 {
+					parts = append(parts, fmt.Sprintf("%s %.2f× (%.2f–%.2f×, %s)", c.label, med, lo, hi, verdict(med <= 2)))
 				}
-				sep := ","
-				if i == 0 {
-					sep = ""
-				}
-				fmt.Fprintf(&b, "%s %s %.2f× (%.2f–%.2f×, %s)", sep, c.label, med, lo, hi, verdict(med <= 2))
 			}
-			b.WriteString("\n")
+			fmt.Fprintf(&b, "  p50 within 2× %s (median of %d interleaved rounds, lowest–highest): %s\n",
+				base.what, len(rep.Paired.P50[base.name]), strings.Join(parts, ", "))
 		}
 		for _, peer := range []struct {
 			name string
