@@ -17,9 +17,6 @@ import (
 // a time), and decides "beyond the home" once per label class, an
 // interned (environment, team) pair, rather than per resource.
 
-// labelClass is an (environment, team) pair; teams compare folded.
-type labelClass struct{ env, team string }
-
 // marker marks indexes, and forgets them all at once by moving to a new
 // epoch.
 type marker struct {
@@ -64,14 +61,14 @@ const (
 	clsLabelled                   // its labels are in envs and teams
 )
 
-// classOf interns a label class (while the index is built).
+// classOf interns a label class, an (environment, team) pair with teams
+// compared folded (while the index is built).
 func (f *findingIndex) classOf(env, team string) int32 {
 	k := env + "\x00" + strings.ToLower(team)
 	c, ok := f.classIdx[k]
 	if !ok {
-		c = int32(len(f.classes))
+		c = int32(len(f.classIdx))
 		f.classIdx[k] = c
-		f.classes = append(f.classes, labelClass{env, team})
 	}
 	return c
 }
@@ -132,9 +129,9 @@ func (f *findingCtx) newAdded(homeEnvs, homeTeams []string) *addedBuilder {
 	sc.res.reset(len(f.g.scopes))
 	sc.idents.reset(len(f.g.ids))
 	sc.comps.reset(len(f.g.computes))
-	sc.cls.reset(len(f.classes))
-	if len(sc.clsState) < len(f.classes) {
-		sc.clsState = append(sc.clsState, make([]uint8, len(f.classes)-len(sc.clsState))...)
+	sc.cls.reset(len(f.classIdx))
+	if len(sc.clsState) < len(f.classIdx) {
+		sc.clsState = append(sc.clsState, make([]uint8, len(f.classIdx)-len(sc.clsState))...)
 	}
 	b := &addedBuilder{f: f, epoch: sc.res.epoch, homeEnv: newSet(false), homeTeam: newSet(true), envs: newSet(false), teams: newSet(true)}
 	for _, e := range homeEnvs {

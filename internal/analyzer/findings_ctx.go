@@ -44,9 +44,8 @@ type findingIndex struct {
 	// identityCls their label classes.
 	computeKeys, identityKeys []string
 	computeCls, identityCls   []int32
-	// cls is the label class of each scope (classes, classIdx).
+	// cls is the label class of each scope, interned in classIdx.
 	cls      []int32
-	classes  []labelClass
 	classIdx map[string]int32
 
 	// helds caches heldBy, per identity: Findings fills it, each shard

@@ -612,7 +612,8 @@ func (f *findingCtx) clusterFix(cluster *Compute, cs []crossing) Fix {
 			continue
 		}
 		id := f.g.ids[i]
-		irg, iname := f.parts(id.Key).rg, f.parts(id.Key).name
+		ip := f.parts(id.Key)
+		irg, iname := ip.rg, ip.name
 		for _, fc := range id.Federated {
 			if fc.Issuer == cluster.IssuerURL && !done[fc.ID] {
 				done[fc.ID] = true

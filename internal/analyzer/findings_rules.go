@@ -464,7 +464,8 @@ func viaAssignment(via string) string {
 
 func (f *findingCtx) automationFix(ii int32, feds []FederatedRef, culprits map[string]bool, targets []string) Fix {
 	id := f.g.ids[ii]
-	rg, name := f.parts(id.Key).rg, f.parts(id.Key).name
+	p := f.parts(id.Key)
+	rg, name := p.rg, p.name
 	var cmds, parts []string
 	for _, fd := range feds {
 		if fd.System != "GitHub Actions" || strings.Contains(fd.Subject, ":environment:") {
@@ -823,7 +824,8 @@ func (f *findingCtx) namedAfterResource() []Finding {
 // systemAssignedFix moves a compute from a user-assigned identity to its
 // system-assigned one.
 func (f *findingCtx) systemAssignedFix(id *Identity, c *Compute, retire bool) Fix {
-	rg, name := f.parts(c.ID).rg, f.parts(c.ID).name
+	p := f.parts(c.ID)
+	rg, name := p.rg, p.name
 	var enable, principal string
 	var cleanup []string
 	switch c.Kind {

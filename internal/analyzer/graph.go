@@ -366,13 +366,18 @@ func (g *graph) addDirectEdges(edges *[]rawEdge) {
 		// identity only to a caller that can write some VM or site.
 		writes := false
 		for ci, c := range g.computes {
-			if cp, ok := yieldsCompute(allowed, c); ok {
+			cp, ok := yieldsCompute(allowed, c)
+			if ok {
 				*edges = append(*edges, rawEdge{from, g.computeNode(int32(ci)), edgeDirect, int32(cp)})
-			} else if cp, ok := yieldsCompute(grantable, c); ok {
-				*edges = append(*edges, rawEdge{from, g.computeNode(int32(ci)), edgeDirect, int32(cp) | afterRoleWrite})
+			} else if gcp, gok := yieldsCompute(grantable, c); gok {
+				*edges = append(*edges, rawEdge{from, g.computeNode(int32(ci)), edgeDirect, int32(gcp) | afterRoleWrite})
 			}
-			writes = writes || c.Kind == VM && allowed(capActions[capWriteVM][0], c.ID) ||
-				(c.Kind == WebApp || c.Kind == FunctionApp) && allowed(capActions[capWriteSite][0], c.ID)
+			// Whether it writes a VM or site: yieldsCompute has asked,
+			// unless run-command was enough (a refusal asked write too).
+			if !writes && ok {
+				writes = cp == capWriteVM || cp == capWriteSite ||
+					cp == capRunCommand && allowed(capActions[capWriteVM][0], c.ID)
+			}
 		}
 		for ti, t := range g.ids {
 			if t.Kind != UserAssigned {
