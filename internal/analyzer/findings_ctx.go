@@ -469,6 +469,9 @@ func (f *findingCtx) grantSetOf(as *authz.Assignment, sf *scopeFacts) *grantSet 
 	s, ok := sf.idx, sf.indexed
 	ri := f.role(as.RoleID)
 	key := grantKey{ri, s, as.Condition != ""}
+	if !ok {
+		key.scope = -1 // outside the scope tree: not the root's (index 0) set
+	}
 	if gs, ok := f.grantSets[key]; ok {
 		return gs
 	}

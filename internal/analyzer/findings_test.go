@@ -581,3 +581,28 @@ func TestParsers(t *testing.T) {
 		}
 	}
 }
+
+// A role assignment at a scope outside the estate (a group with nothing in
+// it) must not change what the same role at the root grants another
+// identity: the two once shared a cached grant set.
+func TestUnknownScopeGrantDoesNotShadowTheRoot(t *testing.T) {
+	for _, ghost := range []bool{false, true} {
+		b := analyzertest.New(sub, "contoso")
+		b.Group("rg-app", "env=prod")
+		app := b.Identity("rg-app", "id-app")
+		b.VM("rg-app", "vm-app", app)
+		if ghost {
+			b.Assign(b.Identity("rg-app", "id-ghost"), "Contributor", "/subscriptions/"+sub+"/resourceGroups/rg-ghost")
+		}
+		as := b.Assign(b.Identity("rg-app", "id-root"), "Contributor", "/")
+		var adds *Added
+		for _, f := range build(t, b).Findings(FindingsOptions{}) {
+			if f.Resource == as.ID && f.Rule == "subscription-scope-assignment" {
+				adds = f.Adds
+			}
+		}
+		if adds == nil || len(adds.Computes) != 1 || !strings.HasSuffix(adds.Computes[0], "/vm-app") {
+			t.Errorf("with an assignment at an unknown scope %v: the root assignment adds %+v, want vm-app", ghost, adds)
+		}
+	}
+}
